@@ -1,0 +1,129 @@
+//! Benchmark: Gatys transfer with the defaults (300 evaluations, 256², L-BFGS), printing JSON.
+//!
+//!     cargo bench --bench gatys -- [--device cpu|wgpu|all] [--size 256] [--evaluations 300]
+//!
+//! Besides the whole run it times its parts, to show where the time goes: VGG forward alone,
+//! forward + backward (one evaluation without the optimiser), and the remainder (optimiser
+//! arithmetic and host reads).
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Tensor};
+use burnish::backend::{self, Selected};
+use burnish::imageio::RgbF32;
+use burnish::loss::{content_loss, gram, style_layer_loss};
+use burnish::model::vgg::Vgg19;
+use burnish::model::weights::VggWeights;
+use burnish::optim::read_scalars;
+use burnish::stylize::gatys::{self, RunConfig, Targets};
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn sync(d: &Device) {
+    let _ = read_scalars(vec![Tensor::<1>::zeros([1], d)]);
+}
+
+fn load(bytes: &[u8], size: u32) -> RgbF32 {
+    RgbF32::from_rgb8(&image::load_from_memory(bytes).unwrap().into_rgb8()).resize_max_side(size)
+}
+
+fn bench(sel: Selected, size: u32, evaluations: usize) -> serde_json::Value {
+    let d = sel.device.clone();
+    let weights = VggWeights::embedded().unwrap();
+    let vgg = Vgg19::new(&weights, gatys::DEFAULT_FEATURE_SCALE, &d);
+    let content = load(include_bytes!("../web/assets/bunny.jpg"), size).resize_exact(size, size);
+    let style = load(include_bytes!("../web/assets/starry_night.jpg"), size);
+    let cfg = RunConfig { evaluations, ..RunConfig::transfer_defaults() };
+    let targets = Targets::new(&vgg, &cfg, Some(&content), &style, &d);
+
+    // Parts, after a warm-up (the first call includes autotuning and shader compilation).
+    let mut taps = vec![cfg.content_layer.unwrap()];
+    taps.extend(cfg.style_layers.iter().copied());
+    let x = gatys::image_tensor(&content, &d);
+    let one_eval = |backward: bool| {
+        let img = if backward { x.clone().autodiff().require_grad() } else { x.clone() };
+        let f = vgg.forward(img.clone(), &taps);
+        let mut loss = content_loss(f[0].clone(), targets.content.clone().unwrap());
+        for (fi, g) in f[1..].iter().zip(&targets.style_grams) {
+            loss = loss + style_layer_loss(fi.clone(), g.clone()).mul_scalar(cfg.style_weight);
+        }
+        if backward {
+            let g = img.grad(&loss.backward()).unwrap();
+            let _ = read_scalars(vec![g.sum()]);
+        } else {
+            let _ = read_scalars(vec![loss]);
+        }
+    };
+    let t = Instant::now();
+    one_eval(true);
+    let first_eval_ms = t.elapsed().as_secs_f64() * 1e3;
+    one_eval(false);
+    let reps = if sel.info.backend == "cpu" { 3 } else { 10 };
+    let time = |backward: bool| {
+        sync(&d);
+        let t = Instant::now();
+        for _ in 0..reps {
+            one_eval(backward);
+        }
+        t.elapsed().as_secs_f64() * 1e3 / reps as f64
+    };
+    let forward_ms = time(false);
+    let forward_backward_ms = time(true);
+    let _ = gram; // (the Gram matrix is inside style_layer_loss)
+
+    sync(&d);
+    let t = Instant::now();
+    let out = gatys::run_with_targets(&vgg, &cfg, &targets, Some(&content), (size, size), &d, &mut gatys::Quiet).unwrap();
+    sync(&d);
+    let wall = t.elapsed().as_secs_f64();
+    let ms_per_eval = wall * 1e3 / out.evaluations as f64;
+    let usage = d.memory_pool_usage();
+    serde_json::json!({
+        "bench": "gatys",
+        "size": [size, size],
+        "evaluations": out.evaluations,
+        "wall_s": wall,
+        "ms_per_evaluation": ms_per_eval,
+        "parts_ms": {
+            "first_evaluation_incl_autotune": first_eval_ms,
+            "vgg_forward_and_losses": forward_ms,
+            "evaluation_forward_backward": forward_backward_ms,
+            "optimizer_and_reads_per_evaluation": (ms_per_eval - forward_backward_ms).max(0.0),
+        },
+        "peak_rss_mib": peak_rss_mb(),
+        "device_memory_reserved_mib": usage.map(|u| u.bytes_reserved as f64 / 1048576.0),
+        "final_losses": out.final_losses,
+        "line_search": cfg.line_search,
+        "adapter": sel.info,
+    })
+}
+
+fn main() {
+    let device = arg("--device").unwrap_or_else(|| "all".into());
+    let size: u32 = arg("--size").map(|s| s.parse().unwrap()).unwrap_or(256);
+    let evaluations: usize = arg("--evaluations").map(|s| s.parse().unwrap()).unwrap_or(300);
+    let mut sels = Vec::new();
+    if device == "cpu" || device == "all" {
+        sels.push(backend::cpu_device());
+    }
+    if device == "wgpu" || device == "all" {
+        match backend::wgpu_device() {
+            Ok(s) => sels.push(s),
+            Err(e) => eprintln!("no wgpu device: {e}"),
+        }
+    }
+    for sel in sels {
+        println!("{}", bench(sel, size, evaluations));
+    }
+}

@@ -1,0 +1,169 @@
+//! Command-line interface (clap derive); the doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "burnish", version, about = "Neural style transfer on burn + wgpu: Gatys optimisation, texture synthesis.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Stylise the bundled photo with the bundled Starry Night (the default job, no files needed).
+    Demo {
+        /// Output image.
+        #[arg(short, long, default_value = "burnish-demo.png")]
+        output: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Optimise an image to have CONTENT's content and STYLE's style (Gatys et al.).
+    Transfer {
+        /// Content image.
+        content: PathBuf,
+        /// Style image.
+        style: PathBuf,
+        /// Output image (.png, .jpg, .bmp, .tif).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Start from the content image or from seeded noise.
+        #[arg(long, value_enum, default_value_t = InitArg::Content)]
+        init: InitArg,
+        /// Content layer: conv_1..conv_16 (PyTorch tutorial names), conv1_1..conv5_4 or relu1_1..relu5_4.
+        #[arg(long, default_value = "conv_4")]
+        content_layer: String,
+        /// Content loss weight.
+        #[arg(long, default_value_t = 1.0)]
+        content_weight: f64,
+        /// Largest side of the output in pixels (the aspect ratio of CONTENT is kept).
+        #[arg(long, default_value_t = 256)]
+        size: u32,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Synthesize a texture from STYLE alone, starting from seeded noise.
+    Texture {
+        /// Style image.
+        style: PathBuf,
+        /// Output image.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Output size: N (square) or WxH, independent of the style image.
+        #[arg(long, default_value = "256")]
+        size: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Render the seed's studies as one labelled sheet: content layer conv_1/4/7/10, style
+    /// layers shallow/mid/deep (textures), and two noise seeds with their pixel difference.
+    Ablation {
+        content: PathBuf,
+        style: PathBuf,
+        /// Output sheet (.png).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Largest side of each result in pixels.
+        #[arg(long, default_value_t = 256)]
+        size: u32,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// Loss evaluations (forward + backward passes), counted as the PyTorch tutorial counts them.
+    #[arg(long, default_value_t = 300)]
+    pub evaluations: usize,
+    /// Style layers: comma-separated names, or a preset: shallow (conv_1..5), mid (conv_6..10), deep (conv_11..15).
+    #[arg(long, default_value = "shallow")]
+    pub style_layers: String,
+    /// Style loss weight.
+    #[arg(long, default_value_t = 1e6)]
+    pub style_weight: f64,
+    /// Total-variation weight (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    pub tv_weight: f64,
+    /// Feature scale k: VGG activations are divided by k (calibrates the seed's weights to this
+    /// network; see README). 1 = the raw Caffe-convention network.
+    #[arg(long)]
+    pub feature_scale: Option<f64>,
+    /// Seed for the noise image.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Lbfgs)]
+    pub optimizer: OptimizerArg,
+    /// L-BFGS line search (none = torch.optim.LBFGS's default fixed step).
+    #[arg(long, value_enum, default_value_t = LineSearchArg::StrongWolfe)]
+    pub line_search: LineSearchArg,
+    /// Adam learning rate (pixels in 0..1).
+    #[arg(long, default_value_t = 0.02)]
+    pub adam_lr: f64,
+    /// Largest side of the style image before its Gram matrices are taken (default: the output size).
+    #[arg(long)]
+    pub style_size: Option<u32>,
+    /// VGG19 weights: burnish's safetensors or torchvision's vgg19 (.pth / .safetensors). Default: embedded.
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+    /// Also write the image every N evaluations (as OUT-stem.eN.ext).
+    #[arg(long)]
+    pub save_every: Option<usize>,
+    /// Write a JSON report: final losses, time, evaluations, adapter, all settings, loss history.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Write the loss curves as a PNG.
+    #[arg(long)]
+    pub loss_plot: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitArg {
+    Content,
+    Noise,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptimizerArg {
+    Lbfgs,
+    Adam,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineSearchArg {
+    StrongWolfe,
+    None,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceArg {
+    /// wgpu if a GPU adapter is found, else the CPU.
+    Auto,
+    /// burn's wgpu backend (Vulkan, Metal, DX12).
+    Wgpu,
+    /// burn's CPU backend.
+    Cpu,
+}
+
+/// Parse "N" or "WxH".
+pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let parse = |t: &str| t.trim().parse::<u32>().ok().filter(|v| (8..=8192).contains(v));
+    let err = || format!("bad size '{s}': use N or WxH with each side between 8 and 8192");
+    match s.split_once(['x', 'X']) {
+        Some((w, h)) => Ok((parse(w).ok_or_else(err)?, parse(h).ok_or_else(err)?)),
+        None => {
+            let n = parse(s).ok_or_else(err)?;
+            Ok((n, n))
+        }
+    }
+}

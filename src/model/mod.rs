@@ -1,0 +1,2 @@
+pub mod vgg;
+pub mod weights;

@@ -1,0 +1,162 @@
+//! The command line on real files: bad input gives a clear error, a non-zero exit, no panic and
+//! no partial or clobbered output; unusual but valid images work.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn burnish(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_burnish"))
+        .args(args)
+        .env("CUBECL_AUTOTUNE_LEVEL", "minimal")
+        .output()
+        .expect("run burnish")
+}
+
+fn asset(name: &str) -> String {
+    format!("{}/web/assets/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Fails with exit 1, an `error:` line mentioning `needle`, no panic.
+fn assert_clean_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("error:"), "stderr: {stderr}");
+    assert!(stderr.contains(needle), "expected '{needle}' in: {stderr}");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+}
+
+fn run_transfer(content: &str, style: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["transfer", content, style, "-o", s(out), "--size", "16", "--evaluations", "2", "--device", "cpu", "--quiet"];
+    args.extend_from_slice(extra);
+    burnish(&args)
+}
+
+#[test]
+fn bad_inputs_fail_cleanly_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("out.png");
+    let style = asset("starry_night.jpg");
+
+    let missing = d.join("nope.jpg");
+    assert_clean_error(&run_transfer(s(&missing), &style, &out, &[]), "cannot read");
+
+    let empty = d.join("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    assert_clean_error(&run_transfer(s(&empty), &style, &out, &[]), "empty");
+
+    let text = d.join("notes.png");
+    std::fs::write(&text, "this is a text file, not a picture\n").unwrap();
+    assert_clean_error(&run_transfer(s(&text), &style, &out, &[]), "not a readable image");
+
+    let jpeg = std::fs::read(asset("bunny.jpg")).unwrap();
+    let truncated = d.join("truncated.jpg");
+    std::fs::write(&truncated, &jpeg[..jpeg.len() / 3]).unwrap();
+    assert_clean_error(&run_transfer(s(&truncated), &style, &out, &[]), "not a readable image");
+
+    let mut corrupt = jpeg.clone();
+    for b in corrupt[600..4000].iter_mut() {
+        *b = 0xFF;
+    }
+    let corrupt_path = d.join("corrupt.jpg");
+    std::fs::write(&corrupt_path, &corrupt).unwrap();
+    assert_clean_error(&run_transfer(s(&corrupt_path), &style, &out, &[]), "not a readable image");
+
+    assert_clean_error(&run_transfer(&asset("bunny.jpg"), &style, &d.join("no/such/dir/out.png"), &[]), "does not exist");
+    assert_clean_error(&run_transfer(&asset("bunny.jpg"), &style, d, &[]), "folder");
+    assert_clean_error(&run_transfer(&asset("bunny.jpg"), &style, &d.join("out.xyz"), &[]), "extension");
+
+    let weights = d.join("weights.safetensors");
+    std::fs::write(&weights, b"garbage garbage garbage garbage").unwrap();
+    assert_clean_error(&run_transfer(&asset("bunny.jpg"), &style, &out, &["--weights", s(&weights)]), "weights file");
+    assert_clean_error(&run_transfer(&asset("bunny.jpg"), &style, &out, &["--content-layer", "conv_99"]), "unknown layer");
+    assert_clean_error(&run_transfer(&asset("bunny.jpg"), &style, &out, &["--style-layers", "conv_1,pool9"]), "unknown layer");
+
+    assert!(!out.exists(), "an output was written despite the errors");
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().contains(".burnish-")).collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn a_failed_run_does_not_clobber_an_existing_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("keep.png");
+    std::fs::write(&out, b"precious").unwrap();
+    let bad = dir.path().join("bad.png");
+    std::fs::write(&bad, b"\x89PNG\r\n\x1a\nbroken").unwrap();
+    assert_clean_error(&run_transfer(s(&bad), &asset("starry_night.jpg"), &out, &[]), "not a readable image");
+    assert_eq!(std::fs::read(&out).unwrap(), b"precious");
+}
+
+#[test]
+fn unusual_valid_images_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = image::open(asset("bunny.jpg")).unwrap().resize_exact(40, 24, image::imageops::FilterType::Triangle);
+    let inputs = [
+        ("rgb16.png", image::DynamicImage::ImageRgb16(base.to_rgb16())),
+        ("gray.png", image::DynamicImage::ImageLuma8(base.to_luma8())),
+        ("gray16.png", image::DynamicImage::ImageLuma16(base.to_luma16())),
+        ("rgba.png", image::DynamicImage::ImageRgba8(base.to_rgba8())),
+        ("graya.png", image::DynamicImage::ImageLumaA8(base.to_luma_alpha8())),
+    ];
+    let mut paths = Vec::new();
+    for (name, img) in inputs {
+        let p = d.join(name);
+        img.save(&p).unwrap();
+        paths.push(p);
+    }
+    // A CMYK JPEG, made by ImageMagick (installed by .ci/run).
+    let cmyk = d.join("cmyk.jpg");
+    let st = Command::new("convert").args([&asset("bunny.jpg"), "-resize", "40x24", "-colorspace", "CMYK", s(&cmyk)]).status();
+    assert!(st.map(|s| s.success()).unwrap_or(false), "ImageMagick 'convert' is needed for the CMYK case");
+    let id = Command::new("identify").args(["-format", "%[colorspace]", s(&cmyk)]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&id.stdout), "CMYK");
+    paths.push(cmyk.clone());
+
+    // CMYK decodes to the same colours as the RGB original (within JPEG error).
+    let rgb = burnish::imageio::load_rgb(Path::new(&asset("bunny.jpg"))).unwrap().resize_exact(40, 24);
+    let from_cmyk = burnish::imageio::load_rgb(&cmyk).unwrap();
+    let err = rgb.data.iter().zip(&from_cmyk.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / rgb.data.len() as f32;
+    assert!(err < 0.08, "CMYK JPEG decoded with mean error {err}");
+    // Fully transparent pixels become white, not black.
+    let clear = d.join("clear.png");
+    image::RgbaImage::from_pixel(4, 4, image::Rgba([0, 0, 0, 0])).save(&clear).unwrap();
+    assert!(burnish::imageio::load_rgb(&clear).unwrap().data.iter().all(|v| *v == 1.0));
+
+    for p in &paths {
+        let out = d.join(format!("{}.out.png", p.file_stem().unwrap().to_string_lossy()));
+        let o = run_transfer(s(p), s(p), &out, &[]);
+        assert!(o.status.success(), "{}: {}", p.display(), String::from_utf8_lossy(&o.stderr));
+        let img = image::open(&out).unwrap();
+        assert_eq!((img.width(), img.height()), (16, 10), "{}", p.display());
+    }
+}
+
+#[test]
+fn texture_report_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("tex.png");
+    let report = d.join("r.json");
+    let plot = d.join("loss.png");
+    let o = burnish(&[
+        "texture", &asset("starry_night.jpg"), "-o", s(&out), "--size", "24x16", "--evaluations", "6", "--seed", "7",
+        "--device", "cpu", "--report", s(&report), "--loss-plot", s(&plot), "--save-every", "3",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let img = image::open(&out).unwrap();
+    assert_eq!((img.width(), img.height()), (24, 16));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["evaluations"], 6);
+    assert_eq!(r["settings"]["seed"], 7);
+    assert_eq!(r["adapter"]["backend"], "cpu");
+    assert_eq!(r["history"].as_array().unwrap().len(), 6);
+    assert!(r["final"]["style"].as_f64().unwrap() > 0.0);
+    assert!(image::open(&plot).is_ok());
+    assert!(d.join("tex.e0003.png").exists() && d.join("tex.e0006.png").exists());
+}

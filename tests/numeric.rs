@@ -1,0 +1,386 @@
+//! Numeric tests against independent references: hand-computed losses, a pure-Python VGG
+//! conv1_1 fixture, known minima for the optimiser, and small end-to-end runs on both devices.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use burnish::backend;
+use burnish::layers::Tap;
+use burnish::loss::{content_loss, gram, mse, style_layer_loss, total_variation};
+use burnish::model::vgg::Vgg19;
+use burnish::model::weights::VggWeights;
+use burnish::optim::lbfgs::{Lbfgs, LbfgsConfig, LineSearch, minimize};
+use burnish::optim::{Evaluation, Flow, Objective};
+use burnish::stylize::gatys::{self, Init, Losses, Observer, RunConfig};
+
+fn cpu() -> Device {
+    backend::cpu_device().device
+}
+
+/// The wgpu device (lavapipe in CI). Set BURNISH_TEST_WGPU=1 to make its absence a failure.
+fn wgpu() -> Option<Device> {
+    match backend::wgpu_device() {
+        Ok(s) => {
+            eprintln!("wgpu adapter: {}", s.info);
+            Some(s.device)
+        }
+        Err(e) => {
+            if std::env::var("BURNISH_TEST_WGPU").as_deref() == Ok("1") {
+                panic!("BURNISH_TEST_WGPU=1 but no wgpu adapter: {e}");
+            }
+            eprintln!("skipping the wgpu half: {e}");
+            None
+        }
+    }
+}
+
+fn t<const D: usize>(v: Vec<f32>, shape: [usize; D], d: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(v, shape), d)
+}
+
+fn vals<const D: usize>(x: Tensor<D>) -> Vec<f32> {
+    x.into_data().try_into_vec_as::<f32>().unwrap()
+}
+
+fn close(a: f32, b: f32, rel: f32) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-6)
+}
+
+#[test]
+fn gram_and_losses_match_hand_computation() {
+    let d = cpu();
+    // F = [[1, 2], [3, 4]] as c = 2, h = 1, w = 2: F Fᵀ = [[5, 11], [11, 25]], / (2·1·2) = 4.
+    let f = t(vec![1., 2., 3., 4.], [1, 2, 1, 2], &d);
+    assert_eq!(vals(gram(f.clone())), vec![1.25, 2.75, 2.75, 6.25]);
+    // Same map as c = 2, h = 2, w = 1 must give the same Gram (only c·h·w matters).
+    let f2 = t(vec![1., 2., 3., 4.], [1, 2, 2, 1], &d);
+    assert_eq!(vals(gram(f2)), vec![1.25, 2.75, 2.75, 6.25]);
+    // c = 1, h = 2, w = 3: G = (1+4+9+16+25+36) / 6 = 91 / 6 (not / (h·w) = 6, not / c² ...).
+    let f3 = t(vec![1., 2., 3., 4., 5., 6.], [1, 1, 2, 3], &d);
+    assert!(close(vals(gram(f3))[0], 91.0 / 6.0, 1e-6));
+    // Batch of 2: each image's own Gram.
+    let fb = t(vec![1., 2., 3., 4., 2., 0., 0., 2.], [2, 2, 1, 2], &d);
+    assert_eq!(vals(gram(fb)), vec![1.25, 2.75, 2.75, 6.25, 1.0, 0.0, 0.0, 1.0]);
+    // Style loss vs a zero target: mean of squares of G = (1.25² + 2·2.75² + 6.25²) / 4.
+    let z = Tensor::<3>::zeros([1, 2, 2], &d);
+    let expected = (1.25f32.powi(2) + 2.0 * 2.75f32.powi(2) + 6.25f32.powi(2)) / 4.0;
+    assert!(close(vals(style_layer_loss(f.clone(), z))[0], expected, 1e-6));
+    // Content loss: mean squared difference.
+    let p = t(vec![0., 2., 5., 4.], [1, 2, 1, 2], &d);
+    assert!(close(vals(content_loss(f, p))[0], (1.0 + 0.0 + 4.0 + 0.0) / 4.0, 1e-6));
+    assert!(close(vals(mse(t(vec![1., -1.], [2], &d), t(vec![0., 0.], [2], &d)))[0], 1.0, 1e-6));
+    // TV of [[0, 1], [3, 3]]: vertical diffs 3, 2 -> mean 6.5; horizontal 1, 0 -> mean 0.5.
+    let img = t(vec![0., 1., 3., 3.], [1, 1, 2, 2], &d);
+    assert!(close(vals(total_variation(img))[0], 7.0, 1e-6));
+}
+
+#[test]
+fn style_loss_gradient_matches_finite_differences() {
+    let d = cpu();
+    let x0: Vec<f32> = (0..24).map(|i| ((i * 7 % 11) as f32) / 5.0 - 1.0).collect();
+    let target = t((0..9).map(|i| (i as f32) / 10.0).collect(), [1, 3, 3], &d);
+    let f = |x: &[f32]| vals(style_layer_loss(t(x.to_vec(), [1, 3, 2, 4], &d), target.clone()))[0] as f64;
+    let xa = t(x0.clone(), [1, 3, 2, 4], &d).autodiff().require_grad();
+    let loss = style_layer_loss(xa.clone(), target.clone());
+    let g = vals(xa.grad(&loss.backward()).unwrap());
+    for i in [0, 5, 13, 23] {
+        let h = 1e-2;
+        let (mut xp, mut xm) = (x0.clone(), x0.clone());
+        xp[i] += h;
+        xm[i] -= h;
+        let fd = (f(&xp) - f(&xm)) / (2.0 * h as f64);
+        assert!((fd - g[i] as f64).abs() < 1e-3 * fd.abs().max(1e-2), "i={i}: fd {fd} vs autodiff {}", g[i]);
+    }
+}
+
+#[test]
+fn vgg_conv1_1_matches_independent_python_reference() {
+    // tests/fixtures/make_vgg_fixture.py computes conv1_1 in pure Python from the same file.
+    let fixture: serde_json::Value = serde_json::from_str(include_str!("fixtures/vgg_conv1_1.json")).unwrap();
+    let (h, w) = (fixture["height"].as_u64().unwrap() as usize, fixture["width"].as_u64().unwrap() as usize);
+    let mut chw = vec![0f32; 3 * h * w];
+    for y in 0..h {
+        for x in 0..w {
+            for c in 0..3 {
+                chw[c * h * w + y * w + x] = fixture["image_rgb_hwc"][y][x][c].as_f64().unwrap() as f32;
+            }
+        }
+    }
+    let weights = VggWeights::embedded().unwrap();
+    for device in [Some(cpu()), wgpu()].into_iter().flatten() {
+        let vgg = Vgg19::new(&weights, 1.0, &device);
+        let x = t(chw.clone(), [1, 3, h, w], &device);
+        let taps = [Tap::parse("conv1_1").unwrap(), Tap::parse("relu1_1").unwrap()];
+        let out = vgg.forward(x, &taps);
+        let pre = vals(out[0].clone());
+        let post = vals(out[1].clone());
+        let mut max_err = 0f32;
+        for o in 0..64 {
+            for y in 0..h {
+                for x in 0..w {
+                    let want = fixture["conv1_1"][o][y][x].as_f64().unwrap() as f32;
+                    let got = pre[o * h * w + y * w + x];
+                    max_err = max_err.max((got - want).abs() / want.abs().max(1.0));
+                    assert_eq!(post[o * h * w + y * w + x], got.max(0.0));
+                }
+            }
+        }
+        assert!(max_err < 1e-4, "conv1_1 relative error {max_err}");
+    }
+}
+
+#[test]
+fn feature_scale_divides_every_activation() {
+    let d = cpu();
+    let weights = VggWeights::embedded().unwrap();
+    let x = gatys::image_tensor(&gatys::noise_image(16, 12, 3), &d);
+    let taps = [Tap::parse("conv2_1").unwrap(), Tap::parse("relu3_1").unwrap()];
+    let a = Vgg19::new(&weights, 1.0, &d).forward(x.clone(), &taps);
+    let b = Vgg19::new(&weights, 10.0, &d).forward(x, &taps);
+    for (fa, fb) in a.into_iter().zip(b) {
+        let (va, vb) = (vals(fa), vals(fb));
+        let scale = va.iter().map(|v| v.abs()).fold(0f32, f32::max);
+        for (p, q) in va.iter().zip(&vb) {
+            assert!((p / 10.0 - q).abs() <= 1e-5 * scale, "{p} / 10 != {q}");
+        }
+    }
+}
+
+#[test]
+fn wrong_weights_name_the_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    // A safetensors file whose conv2_1 has the wrong shape, built with the safetensors crate.
+    let weights = VggWeights::embedded().unwrap();
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (i, c) in weights.convs.iter().enumerate() {
+        let name = burnish::layers::VGG19_CONVS[i];
+        let mut shape = vec![c.out_channels, c.in_channels, 3, 3];
+        let mut w: Vec<f32> = c.weight.clone();
+        if name == "conv2_1" {
+            shape = vec![c.out_channels, c.in_channels / 2, 3, 3];
+            w.truncate(w.len() / 2);
+        }
+        tensors.push((format!("{name}.weight"), shape, w.iter().flat_map(|v| v.to_le_bytes()).collect()));
+        if name != "conv4_4" {
+            tensors.push((format!("{name}.bias"), vec![c.out_channels], c.bias.iter().flat_map(|v| v.to_le_bytes()).collect()));
+        }
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap()))
+        .collect();
+    let path = dir.path().join("bad.safetensors");
+    safetensors::serialize_to_file(views, None, &path).unwrap();
+    let err = VggWeights::from_file(&path).unwrap_err().to_string();
+    assert!(err.contains("conv2_1") && err.contains("expected [128, 64, 3, 3]"), "{err}");
+}
+
+// ---------- L-BFGS ----------
+
+/// f(x) = Σ over pairs of Rosenbrock, gradient by autodiff on the CPU device.
+struct Rosenbrock {
+    evals: usize,
+    observed: usize,
+}
+
+impl Objective for Rosenbrock {
+    fn evaluate(&mut self, x: Tensor<1>) -> burnish::Result<Evaluation> {
+        self.evals += 1;
+        let n = x.dims()[0];
+        let xa = x.clone().autodiff().require_grad();
+        let a = xa.clone().narrow(0, 0, n - 1);
+        let b = xa.clone().narrow(0, 1, n - 1);
+        let f = ((b - a.clone().square()).square().mul_scalar(100.0) + (a.neg().add_scalar(1.0)).square()).sum();
+        let g = xa.grad(&f.backward()).unwrap();
+        Ok(Evaluation { x, loss: f.inner(), grad: g, parts: vec![] })
+    }
+    fn observe(&mut self, _: &Tensor<1>, _: f64, _: &[f64]) -> Flow {
+        self.observed += 1;
+        Flow::Continue
+    }
+}
+
+#[test]
+fn lbfgs_strong_wolfe_solves_rosenbrock() {
+    let d = cpu();
+    let mut x = t(vec![-1.5, 2.0], [2], &d);
+    let mut obj = Rosenbrock { evals: 0, observed: 0 };
+    let mut opt = Lbfgs::new(LbfgsConfig { line_search: LineSearch::StrongWolfe, ..Default::default() });
+    minimize(&mut opt, &mut x, &mut obj, 500).unwrap();
+    let v = vals(x);
+    assert!((v[0] - 1.0).abs() < 1e-3 && (v[1] - 1.0).abs() < 1e-3, "ended at {v:?} after {} evals", obj.evals);
+    assert_eq!(obj.evals, obj.observed);
+    assert!(obj.evals < 200, "{} evaluations", obj.evals);
+}
+
+#[test]
+fn lbfgs_rosenbrock_10d() {
+    let d = cpu();
+    let x0: Vec<f32> = (0..10).map(|i| if i % 2 == 0 { -1.2 } else { 1.0 }).collect();
+    let mut x = t(x0, [10], &d);
+    let mut obj = Rosenbrock { evals: 0, observed: 0 };
+    let mut opt = Lbfgs::new(LbfgsConfig { line_search: LineSearch::StrongWolfe, ..Default::default() });
+    minimize(&mut opt, &mut x, &mut obj, 2000).unwrap();
+    for v in vals(x) {
+        assert!((v - 1.0).abs() < 2e-3, "component {v}");
+    }
+}
+
+/// f(x) = ½ Σ λᵢ (xᵢ - cᵢ)², λ from 1 to 1e4 (condition number 1e4); minimum at c.
+struct Quadratic {
+    lambda: Tensor<1>,
+    center: Tensor<1>,
+    evals: usize,
+}
+
+impl Objective for Quadratic {
+    fn evaluate(&mut self, x: Tensor<1>) -> burnish::Result<Evaluation> {
+        self.evals += 1;
+        let r = x.clone() - self.center.clone();
+        let g = r.clone() * self.lambda.clone();
+        let f = (r * g.clone()).sum().mul_scalar(0.5);
+        Ok(Evaluation { x, loss: f, grad: g, parts: vec![] })
+    }
+    fn observe(&mut self, _: &Tensor<1>, _: f64, _: &[f64]) -> Flow {
+        Flow::Continue
+    }
+}
+
+fn quadratic(n: usize, d: &Device) -> Quadratic {
+    let lambda = (0..n).map(|i| 10f32.powf(4.0 * i as f32 / (n - 1) as f32)).collect();
+    let center = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+    Quadratic { lambda: t(lambda, [n], d), center: t(center, [n], d), evals: 0 }
+}
+
+#[test]
+fn lbfgs_ill_conditioned_quadratic_without_line_search() {
+    let d = cpu();
+    let n = 20;
+    let mut obj = quadratic(n, &d);
+    let mut x = Tensor::<1>::zeros([n], &d);
+    let mut opt = Lbfgs::new(LbfgsConfig::default());
+    minimize(&mut opt, &mut x, &mut obj, 400).unwrap();
+    let err: f32 = vals(x - obj.center.clone()).iter().map(|v| v.abs()).fold(0.0, f32::max);
+    assert!(err < 1e-3, "max error {err} after {} evaluations", obj.evals);
+}
+
+#[test]
+fn lbfgs_first_step_is_torch_scaled_steepest_descent() {
+    // torch: the first direction is -g and the first step t = min(1, 1/Σ|g|) * lr.
+    let d = cpu();
+    let mut obj = quadratic(4, &d);
+    let x0 = Tensor::<1>::zeros([4], &d);
+    let g0 = vals((x0.clone() - obj.center.clone()) * obj.lambda.clone());
+    let t0 = (1.0f32).min(1.0 / g0.iter().map(|v| v.abs()).sum::<f32>());
+    let mut opt = Lbfgs::new(LbfgsConfig { max_iter: 1, ..Default::default() });
+    let mut x = x0;
+    let r = opt.step(&mut x, &mut obj, 100).unwrap();
+    assert_eq!(r.evals, 1, "max_iter 1 without line search evaluates once");
+    for (xi, gi) in vals(x).iter().zip(&g0) {
+        assert!((xi - (-t0 * gi)).abs() < 1e-6, "{xi} vs {}", -t0 * gi);
+    }
+}
+
+#[test]
+fn evaluations_are_counted_as_the_tutorial_counts_them() {
+    let d = cpu();
+    // A problem that does not converge within the budget.
+    let mut obj = quadratic(2000, &d);
+    let mut x = Tensor::<1>::zeros([2000], &d);
+    let mut opt = Lbfgs::new(LbfgsConfig::default());
+    // One step (optimizer.step(closure)) without line search: 1 + (max_iter - 1) = 20 closure calls.
+    let r = opt.step(&mut x, &mut obj, usize::MAX).unwrap();
+    assert_eq!((r.evals, obj.evals), (20, 20));
+    // A budget of 300 is 15 such steps, exactly 300 evaluations; 301 stops exactly at 301.
+    let mut opt = Lbfgs::new(LbfgsConfig::default());
+    obj.evals = 0;
+    minimize(&mut opt, &mut x, &mut obj, 300).unwrap();
+    assert_eq!(obj.evals, 300);
+    assert_eq!(opt.func_evals, 300);
+    obj.evals = 0;
+    let mut opt = Lbfgs::new(LbfgsConfig::default());
+    minimize(&mut opt, &mut x, &mut obj, 301).unwrap();
+    assert_eq!(obj.evals, 301);
+    // With the strong-Wolfe line search every line-search trial is an evaluation too.
+    obj.evals = 0;
+    let mut opt = Lbfgs::new(LbfgsConfig { line_search: LineSearch::StrongWolfe, ..Default::default() });
+    minimize(&mut opt, &mut x, &mut obj, 50).unwrap();
+    assert_eq!(obj.evals, 50);
+}
+
+// ---------- end to end ----------
+
+struct Record(Vec<Losses>);
+impl Observer for Record {
+    fn on_evaluation(&mut self, l: &Losses, _: usize, _: &dyn Fn() -> burnish::Result<burnish::imageio::RgbF32>) -> Flow {
+        self.0.push(*l);
+        Flow::Continue
+    }
+}
+
+fn style_image() -> burnish::imageio::RgbF32 {
+    let img = image::load_from_memory(include_bytes!("../web/assets/starry_night.jpg")).unwrap().into_rgb8();
+    burnish::imageio::RgbF32::from_rgb8(&img).resize_max_side(64)
+}
+
+fn content_image() -> burnish::imageio::RgbF32 {
+    let img = image::load_from_memory(include_bytes!("../web/assets/bunny.jpg")).unwrap().into_rgb8();
+    burnish::imageio::RgbF32::from_rgb8(&img).resize_max_side(64)
+}
+
+fn end_to_end(device: &Device, label: &str) {
+    let weights = VggWeights::embedded().unwrap();
+    let vgg = Vgg19::new(&weights, gatys::DEFAULT_FEATURE_SCALE, device);
+    let style = style_image();
+    let content = content_image();
+    let size = (content.width, content.height);
+
+    // Transfer: the style loss falls by a large factor.
+    let cfg = RunConfig { evaluations: 40, ..RunConfig::transfer_defaults() };
+    let mut rec = Record(Vec::new());
+    let out = gatys::run(&vgg, &cfg, Some(&content), &style, size, device, &mut rec).unwrap();
+    assert_eq!(out.evaluations, 40);
+    let (first, last) = (rec.0[0].style, out.final_losses.style);
+    eprintln!("{label}: transfer style loss {first:.4e} -> {last:.4e}, content 0 -> {:.4e}", out.final_losses.content);
+    assert!(last < first / 10.0, "{label}: style loss only fell from {first} to {last}");
+
+    // Texture: two seeds differ; one seed reproduces.
+    let tex = RunConfig { evaluations: 15, ..RunConfig::texture_defaults() };
+    let run = |seed| gatys::run(&vgg, &RunConfig { seed, ..tex.clone() }, None, &style, (32, 32), device, &mut gatys::Quiet).unwrap();
+    let (a, a2, b) = (run(1), run(1), run(2));
+    assert!(a.final_losses.style < a.history[0].style / 5.0, "{label}: texture style loss did not fall");
+    let diff: f32 = a.image.data.iter().zip(&b.image.data).map(|(p, q)| (p - q).abs()).sum::<f32>() / a.image.data.len() as f32;
+    assert!(diff > 0.02, "{label}: seeds 1 and 2 gave nearly the same texture (mean diff {diff})");
+    let same: f32 = a.image.data.iter().zip(&a2.image.data).map(|(p, q)| (p - q).abs()).fold(0.0, f32::max);
+    assert!(same < 1e-4, "{label}: seed 1 twice differs by {same}");
+}
+
+#[test]
+fn end_to_end_cpu() {
+    end_to_end(&cpu(), "cpu");
+}
+
+#[test]
+fn end_to_end_wgpu() {
+    if let Some(d) = wgpu() {
+        end_to_end(&d, "wgpu");
+    }
+}
+
+#[test]
+fn devices_agree_on_losses() {
+    let Some(gpu) = wgpu() else { return };
+    let weights = VggWeights::embedded().unwrap();
+    let content = content_image().resize_max_side(32);
+    let style = style_image().resize_max_side(32);
+    let cfg = RunConfig { evaluations: 5, init: Init::Content, ..RunConfig::transfer_defaults() };
+    let size = (content.width, content.height);
+    let mut losses = Vec::new();
+    for d in [cpu(), gpu] {
+        let vgg = Vgg19::new(&weights, gatys::DEFAULT_FEATURE_SCALE, &d);
+        let mut rec = Record(Vec::new());
+        gatys::run(&vgg, &cfg, Some(&content), &style, size, &d, &mut rec).unwrap();
+        losses.push(rec.0);
+    }
+    for (a, b) in losses[0].iter().zip(&losses[1]).take(2) {
+        assert!((a.style - b.style).abs() <= 1e-3 * a.style.abs(), "cpu {a:?} vs wgpu {b:?}");
+    }
+}
