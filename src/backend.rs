@@ -61,9 +61,22 @@ pub fn cpu_device() -> Selected {
     Selected { device, info }
 }
 
-/// Initialise burn's wgpu runtime on the default adapter, without panicking.
+/// Initialise burn's wgpu runtime on the default adapter, without panicking. The runtime can be
+/// initialised once per process, so the outcome is kept and later calls return it.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn wgpu_device() -> Result<Selected> {
+    static WGPU: std::sync::OnceLock<std::result::Result<(Device, AdapterInfo), String>> = std::sync::OnceLock::new();
+    match WGPU.get_or_init(|| init_wgpu().map(|s| (s.device, s.info)).map_err(|e| match e {
+        Error::NoGpu(m) => m,
+        other => other.to_string(),
+    })) {
+        Ok((device, info)) => Ok(Selected { device: device.clone(), info: info.clone() }),
+        Err(m) => Err(Error::NoGpu(m.clone())),
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn init_wgpu() -> Result<Selected> {
     let init = std::panic::catch_unwind(|| Device::wgpu_options().init_with_setup());
     let (device, setup) = match init {
         Ok(Ok(v)) => v,

@@ -72,6 +72,20 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Calibration study: how the feature scale k and the style weight move the balance between
+    /// content and style, and L-BFGS with and without line search on a texture (one sheet).
+    Calibrate {
+        content: PathBuf,
+        style: PathBuf,
+        /// Output sheet (.png).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Largest side of each result in pixels.
+        #[arg(long, default_value_t = 256)]
+        size: u32,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

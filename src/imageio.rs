@@ -100,8 +100,10 @@ pub fn load_rgb(path: &Path) -> Result<RgbF32> {
         .map_err(|source| Error::Read { path: path.into(), source })?
         .with_guessed_format()
         .map_err(|e| bad(e.to_string()))?;
-    if reader.format().is_none() {
-        return Err(bad("unrecognised file contents".into()));
+    match reader.format() {
+        None => return Err(bad("unrecognised file contents".into())),
+        Some(image::ImageFormat::Jpeg) => check_jpeg_strictly(path)?,
+        Some(_) => {}
     }
     let (w, h) = reader.into_dimensions().map_err(|e| bad(e.to_string()))?;
     let mp = w as f64 * h as f64 / 1e6;
@@ -117,6 +119,41 @@ pub fn load_rgb(path: &Path) -> Result<RgbF32> {
     reader.limits(limits);
     let img = reader.decode().map_err(|e| bad(e.to_string()))?;
     Ok(dynamic_to_rgb(img))
+}
+
+/// JPEG decoders pad truncated or damaged data with grey and carry on; burnish refuses such
+/// files instead of stylising a half-grey picture.
+fn check_jpeg_strictly(path: &Path) -> Result<()> {
+    let bad = |reason: String| Error::BadImage { path: path.into(), reason };
+    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
+    if jpeg_scan_is_cut_off(&bytes) {
+        return Err(bad("truncated JPEG: the last scan runs into the end of the file".into()));
+    }
+    let options = zune_core::options::DecoderOptions::default().set_strict_mode(true);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(zune_core::bytestream::ZCursor::new(&bytes[..]), options);
+    decoder.decode().map_err(|e| bad(format!("corrupt JPEG data: {e:?}")))?;
+    Ok(())
+}
+
+/// True when the entropy-coded data after the last start-of-scan marker is not closed by a
+/// marker (normally end-of-image): the file was cut off. Trailing data after EOI is fine.
+fn jpeg_scan_is_cut_off(bytes: &[u8]) -> bool {
+    let Some(sos) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else { return true };
+    if sos + 4 > bytes.len() {
+        return true;
+    }
+    let header_len = u16::from_be_bytes([bytes[sos + 2], bytes[sos + 3]]) as usize;
+    let mut i = sos + 2 + header_len;
+    while i + 1 < bytes.len() {
+        if bytes[i] == 0xFF {
+            let m = bytes[i + 1];
+            if m != 0x00 && m != 0xFF && !(0xD0..=0xD7).contains(&m) {
+                return false;
+            }
+        }
+        i += 1;
+    }
+    true
 }
 
 fn dynamic_to_rgb(img: DynamicImage) -> RgbF32 {

@@ -89,6 +89,13 @@ fn run(cli: Cli, stop: Arc<AtomicBool>) -> Result<ExitCode> {
             let style_img = imageio::load_rgb(&style)?;
             ablation(&common, content_img, style_img, size, &output, stop)
         }
+        Command::Calibrate { content, style, output, size, common } => {
+            imageio::check_writable(&output)?;
+            check_size(size)?;
+            let content_img = imageio::load_rgb(&content)?;
+            let style_img = imageio::load_rgb(&style)?;
+            calibrate(&common, content_img, style_img, size, &output, stop)
+        }
     }
 }
 
@@ -425,4 +432,76 @@ fn ablation(common: &Common, content: RgbF32, style: RgbF32, size: u32, output: 
         eprintln!("ablation: {} runs in {:.1} s on {}; wrote {}", n, t0.elapsed().as_secs_f64(), ctx.sel.info, output.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Feature scale and style weight sweeps, and the line-search comparison, on one sheet.
+fn calibrate(common: &Common, content: RgbF32, style: RgbF32, size: u32, output: &Path, stop: Arc<AtomicBool>) -> Result<ExitCode> {
+    let content = content.resize_max_side(size);
+    let (w, h) = (content.width, content.height);
+    let style_small = style.resize_max_side(common.style_size.unwrap_or(size));
+    let base = run_config(common, Some("conv_4"), 1.0, Init::Content, false)?;
+    let weights = match &common.weights {
+        Some(p) => VggWeights::from_file(p)?,
+        None => VggWeights::embedded()?,
+    };
+    let ctx = Context_::new(common, &base)?;
+    let t0 = Instant::now();
+    let mut run_one = |label: &str, cfg: &RunConfig, with_content: bool, size: (u32, u32)| -> Result<Option<RunOutput>> {
+        if !common.quiet {
+            eprintln!("calibration run: {label}");
+        }
+        let vgg = Vgg19::new(&weights, cfg.feature_scale, &ctx.sel.device);
+        let mut obs = CliObserver::new(common, output, stop.clone(), label);
+        obs.save_every = None;
+        let c = if with_content { Some(&content) } else { None };
+        let out = gatys::run(&vgg, cfg, c, &style_small, size, &ctx.sel.device, &mut obs)?;
+        obs.finish();
+        Ok(if out.stopped { None } else { Some(out) })
+    };
+    let caption = |o: &RunOutput, head: String| {
+        let f = o.final_losses;
+        vec![head, format!("content {:.2e}", f.content), format!("style {:.2e}", f.style)]
+    };
+    let mut row1 = Vec::new();
+    for k in [1.0, 8.0, gatys::DEFAULT_FEATURE_SCALE, 255.0] {
+        let cfg = RunConfig { feature_scale: k, style_weight: 1e6, ..base.clone() };
+        let Some(o) = run_one(&format!("k {k}"), &cfg, true, (w, h))? else { return interrupted() };
+        row1.push(Cell { image: o.image.to_rgb8(), caption: caption(&o, format!("k = {k}, sw 1e6")) });
+    }
+    let mut row2 = Vec::new();
+    for sw in [1e4, 1e5, 1e7, 1e8] {
+        let cfg = RunConfig { style_weight: sw, ..base.clone() };
+        let Some(o) = run_one(&format!("sw {sw:e}"), &cfg, true, (w, h))? else { return interrupted() };
+        row2.push(Cell { image: o.image.to_rgb8(), caption: caption(&o, format!("k = {}, sw {sw:.0e}", base.feature_scale)) });
+    }
+    // Texture synthesis on the raw network (k = 1), with and without line search.
+    let mut row3 = Vec::new();
+    let mut series = Vec::new();
+    let tex = RunConfig { content_layer: None, content_weight: 0.0, init: Init::Noise, feature_scale: 1.0, ..base.clone() };
+    for (i, ls) in [LineSearch::None, LineSearch::StrongWolfe].into_iter().enumerate() {
+        let name = if ls == LineSearch::None { "no line search" } else { "strong Wolfe" };
+        let cfg = RunConfig { line_search: ls, ..tex.clone() };
+        let Some(o) = run_one(&format!("texture k=1, {name}"), &cfg, false, (w.min(h), w.min(h)))? else { return interrupted() };
+        let first = o.history.first().map(|l| l.style).unwrap_or(0.0);
+        let max = o.history.iter().map(|l| l.style).fold(0.0, f64::max);
+        row3.push(Cell {
+            image: o.image.to_rgb8(),
+            caption: vec![format!("texture k=1, {name}"), format!("style {first:.2e} -> {:.2e}", o.final_losses.style), format!("max {max:.2e}")],
+        });
+        series.push(Series { name: name.into(), color: sheet::PALETTE[i], points: o.history.iter().map(|l| (l.evaluation as f64, l.style)).collect() });
+    }
+    let plot = sheet::plot_log("texture style loss (k = 1)", "evaluation", &series, (2 * w).max(320), h.max(200));
+    row3.push(Cell { image: plot, caption: vec!["style loss per evaluation".into()] });
+    let title = format!("burnish calibration: content conv_4, style conv_1..5, {} evaluations, init content", base.evaluations);
+    let img = sheet::grid(&title, &[row1, row2, row3]);
+    imageio::save_rgb8(output, &img)?;
+    if !common.quiet {
+        eprintln!("calibration: {:.1} s on {}; wrote {}", t0.elapsed().as_secs_f64(), ctx.sel.info, output.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn interrupted() -> Result<ExitCode> {
+    eprintln!("interrupted: no sheet written");
+    Ok(ExitCode::from(130))
 }

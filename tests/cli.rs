@@ -58,6 +58,14 @@ fn bad_inputs_fail_cleanly_without_output() {
     std::fs::write(&truncated, &jpeg[..jpeg.len() / 3]).unwrap();
     assert_clean_error(&run_transfer(s(&truncated), &style, &out, &[]), "not a readable image");
 
+    let png_path = d.join("full.png");
+    image::open(asset("bunny.jpg")).unwrap().save(&png_path).unwrap();
+    let png = std::fs::read(&png_path).unwrap();
+    let png_cut = d.join("cut.png");
+    std::fs::write(&png_cut, &png[..png.len() / 2]).unwrap();
+    assert_clean_error(&run_transfer(s(&png_cut), &style, &out, &[]), "not a readable image");
+    std::fs::remove_file(&png_path).unwrap();
+
     let mut corrupt = jpeg.clone();
     for b in corrupt[600..4000].iter_mut() {
         *b = 0xFF;
@@ -112,7 +120,7 @@ fn unusual_valid_images_work() {
     }
     // A CMYK JPEG, made by ImageMagick (installed by .ci/run).
     let cmyk = d.join("cmyk.jpg");
-    let st = Command::new("convert").args([&asset("bunny.jpg"), "-resize", "40x24", "-colorspace", "CMYK", s(&cmyk)]).status();
+    let st = Command::new("convert").args([&asset("bunny.jpg"), "-resize", "40x24!", "-colorspace", "CMYK", s(&cmyk)]).status();
     assert!(st.map(|s| s.success()).unwrap_or(false), "ImageMagick 'convert' is needed for the CMYK case");
     let id = Command::new("identify").args(["-format", "%[colorspace]", s(&cmyk)]).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&id.stdout), "CMYK");
