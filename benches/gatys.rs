@@ -54,9 +54,9 @@ fn bench(sel: Selected, size: u32, evaluations: usize) -> serde_json::Value {
     let one_eval = |backward: bool| {
         let img = if backward { x.clone().autodiff().require_grad() } else { x.clone() };
         let f = vgg.forward(img.clone(), &taps);
-        let mut loss = content_loss(f[0].clone(), targets.content.clone().unwrap());
+        let mut loss = content_loss(f[0].clone(), targets.content.clone().unwrap(), cfg.kernels);
         for (fi, g) in f[1..].iter().zip(&targets.style_grams) {
-            loss = loss + style_layer_loss(fi.clone(), g.clone()).mul_scalar(cfg.style_weight);
+            loss = loss + style_layer_loss(fi.clone(), g.clone(), cfg.kernels).mul_scalar(cfg.style_weight);
         }
         if backward {
             let g = img.grad(&loss.backward()).unwrap();

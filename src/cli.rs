@@ -136,6 +136,9 @@ pub struct Common {
     /// Write the loss curves as a PNG.
     #[arg(long)]
     pub loss_plot: Option<PathBuf>,
+    /// Use burn's plain tensor ops for the Gram matrix and losses instead of burnish's WGSL kernels.
+    #[arg(long)]
+    pub no_kernels: bool,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

@@ -7,6 +7,7 @@ pub mod backend;
 pub mod cli;
 pub mod error;
 pub mod imageio;
+pub mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod model;

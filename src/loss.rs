@@ -1,5 +1,5 @@
-//! The perceptual losses, as plain tensor operations (the reference implementation; the WGSL
-//! kernels of the wgpu path must match these).
+//! The perceptual losses. The plain tensor operations here are the reference; on wgpu the same
+//! losses run as the WGSL kernels of [`crate::kernels`] unless they are switched off.
 //!
 //! - Gram matrix: G = F Fᵀ / (C·H·W) per image, F the [C, H·W] feature map.
 //! - Content loss: mean squared error of features at the content layer.
@@ -8,8 +8,13 @@
 
 use burn::tensor::Tensor;
 
+/// Gram matrices: through [`crate::kernels`] (WGSL on wgpu) or [`gram_reference`].
+pub fn gram(features: Tensor<4>, kernels: bool) -> Tensor<3> {
+    if kernels { crate::kernels::gram(features) } else { gram_reference(features) }
+}
+
 /// Gram matrices of a batch of feature maps: [b, c, h, w] -> [b, c, c], divided by c·h·w.
-pub fn gram(features: Tensor<4>) -> Tensor<3> {
+pub fn gram_reference(features: Tensor<4>) -> Tensor<3> {
     let [b, c, h, w] = features.dims();
     let f = features.reshape([b, c, h * w]); // [b, c, hw]
     let ft = f.clone().swap_dims(1, 2); // [b, hw, c]
@@ -22,13 +27,17 @@ pub fn mse<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<1> {
 }
 
 /// Content loss: MSE between features and target features.
-pub fn content_loss(features: Tensor<4>, target: Tensor<4>) -> Tensor<1> {
-    mse(features, target)
+pub fn content_loss(features: Tensor<4>, target: Tensor<4>, kernels: bool) -> Tensor<1> {
+    if kernels { crate::kernels::content_loss(features, target) } else { mse(features, target) }
 }
 
 /// Style loss for one layer: MSE between the Gram matrix of `features` and `target_gram`.
-pub fn style_layer_loss(features: Tensor<4>, target_gram: Tensor<3>) -> Tensor<1> {
-    mse(gram(features), target_gram)
+pub fn style_layer_loss(features: Tensor<4>, target_gram: Tensor<3>, kernels: bool) -> Tensor<1> {
+    if kernels {
+        crate::kernels::style_loss(features, target_gram)
+    } else {
+        mse(gram_reference(features), target_gram)
+    }
 }
 
 /// Total variation of an image batch [b, 3, h, w], shape [1].

@@ -186,6 +186,7 @@ fn run_config(common: &Common, content_layer: Option<&str>, content_weight: f64,
         init,
         seed: common.seed,
         feature_scale: default_feature_scale(common)?,
+        kernels: !common.no_kernels,
     })
 }
 
@@ -249,6 +250,7 @@ fn finish(
             "weights": ctx.weights_source,
             "input_convention": ctx.vgg.convention,
             "adapter": ctx.sel.info,
+            "wgsl_kernels_active": cfg.kernels && ctx.sel.info.backend == "wgpu",
             "evaluations": out.evaluations,
             "interrupted": out.stopped,
             "seconds": seconds,
@@ -446,7 +448,7 @@ fn calibrate(common: &Common, content: RgbF32, style: RgbF32, size: u32, output:
     };
     let ctx = Context_::new(common, &base)?;
     let t0 = Instant::now();
-    let mut run_one = |label: &str, cfg: &RunConfig, with_content: bool, size: (u32, u32)| -> Result<Option<RunOutput>> {
+    let run_one = |label: &str, cfg: &RunConfig, with_content: bool, size: (u32, u32)| -> Result<Option<RunOutput>> {
         if !common.quiet {
             eprintln!("calibration run: {label}");
         }

@@ -44,6 +44,9 @@ pub struct RunConfig {
     pub seed: u64,
     /// See [`Vgg19::new`].
     pub feature_scale: f64,
+    /// Gram matrix and losses through the WGSL kernels on wgpu (elsewhere their reference twins
+    /// with hand-written backward passes); false: plain tensor ops and burn's autodiff.
+    pub kernels: bool,
 }
 
 /// Calibrated defaults for burnish's Caffe-convention VGG19 weights (see README, "Calibration").
@@ -68,6 +71,7 @@ impl RunConfig {
             init: Init::Content,
             seed: 0,
             feature_scale: DEFAULT_FEATURE_SCALE,
+            kernels: true,
         }
     }
 
@@ -141,7 +145,7 @@ impl Targets {
             }
             _ => None,
         };
-        let style_grams = vgg.forward(image_tensor(style, device), &cfg.style_layers).into_iter().map(gram).collect();
+        let style_grams = vgg.forward(image_tensor(style, device), &cfg.style_layers).into_iter().map(|f| gram(f, cfg.kernels)).collect();
         Self { content, style_grams }
     }
 }
@@ -164,12 +168,12 @@ impl Objective for Problem<'_> {
         let mut feats = feats.into_iter();
         let zero = || Tensor::<1>::zeros([1], &x.device());
         let content = match &self.targets.content {
-            Some(t) => content_loss(feats.next().expect("content tap"), t.clone()).mul_scalar(self.cfg.content_weight),
+            Some(t) => content_loss(feats.next().expect("content tap"), t.clone(), self.cfg.kernels).mul_scalar(self.cfg.content_weight),
             None => zero().autodiff(),
         };
         let mut style = zero().autodiff();
         for (f, g) in feats.zip(&self.targets.style_grams) {
-            style = style + style_layer_loss(f, g.clone());
+            style = style + style_layer_loss(f, g.clone(), self.cfg.kernels);
         }
         let style = style.mul_scalar(self.cfg.style_weight);
         let tv = if self.cfg.tv_weight != 0.0 {

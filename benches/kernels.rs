@@ -1,0 +1,89 @@
+//! Benchmark: Gram + style loss, forward and backward, at the shapes of VGG19's style layers for
+//! a 256² image (64×256², 128×128², 256×64², 512×32²), WGSL kernels on vs off; and one whole
+//! Gatys evaluation (VGG forward + backward + losses) on vs off. Prints JSON lines.
+//!
+//!     cargo bench --bench kernels -- [--device wgpu|cpu] [--reps 20]
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Distribution, Tensor};
+use burnish::backend;
+use burnish::loss::{content_loss, gram, style_layer_loss};
+use burnish::model::vgg::Vgg19;
+use burnish::model::weights::VggWeights;
+use burnish::optim::read_scalars;
+use burnish::stylize::gatys::{self, RunConfig};
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn time_ms(reps: usize, mut f: impl FnMut()) -> f64 {
+    f(); // warm-up: shader compilation, autotune
+    f();
+    let t = Instant::now();
+    for _ in 0..reps {
+        f();
+    }
+    t.elapsed().as_secs_f64() * 1e3 / reps as f64
+}
+
+fn main() {
+    let device = arg("--device").unwrap_or_else(|| "wgpu".into());
+    let reps: usize = arg("--reps").map(|s| s.parse().unwrap()).unwrap_or(20);
+    let sel = if device == "cpu" { backend::cpu_device() } else { backend::wgpu_device().expect("wgpu device") };
+    let d: Device = sel.device.clone();
+    for (c, side) in [(64usize, 256usize), (128, 128), (256, 64), (512, 32)] {
+        let x = Tensor::<4>::random([1, c, side, side], Distribution::Uniform(0.0, 1.0), &d);
+        let target = gram(Tensor::<4>::random([1, c, side, side], Distribution::Uniform(0.0, 1.0), &d), false);
+        let mut row = serde_json::Map::new();
+        for kernels in [true, false] {
+            let fwd = time_ms(reps, || {
+                let l = style_layer_loss(x.clone(), target.clone(), kernels);
+                read_scalars(vec![l]).unwrap();
+            });
+            let fwd_bwd = time_ms(reps, || {
+                let xa = x.clone().autodiff().require_grad();
+                let l = style_layer_loss(xa.clone(), target.clone(), kernels);
+                let g = xa.grad(&l.backward()).unwrap();
+                read_scalars(vec![g.sum()]).unwrap();
+            });
+            let key = if kernels { "kernels" } else { "reference" };
+            row.insert(key.into(), serde_json::json!({ "forward_ms": fwd, "forward_backward_ms": fwd_bwd }));
+        }
+        let speedup = row["reference"]["forward_backward_ms"].as_f64().unwrap() / row["kernels"]["forward_backward_ms"].as_f64().unwrap();
+        row.insert("bench".into(), "gram_style_loss".into());
+        row.insert("shape".into(), serde_json::json!([1, c, side, side]));
+        row.insert("speedup_forward_backward".into(), speedup.into());
+        row.insert("adapter".into(), serde_json::to_value(&sel.info).unwrap());
+        println!("{}", serde_json::Value::Object(row));
+    }
+
+    // One whole Gatys evaluation at 256² (content conv_4, style conv_1..5).
+    let weights = VggWeights::embedded().unwrap();
+    let vgg = Vgg19::new(&weights, gatys::DEFAULT_FEATURE_SCALE, &d);
+    let img = gatys::noise_image(256, 256, 1);
+    let x = gatys::image_tensor(&img, &d);
+    let mut row = serde_json::Map::new();
+    for kernels in [true, false] {
+        let cfg = RunConfig { kernels, ..RunConfig::transfer_defaults() };
+        let targets = gatys::Targets::new(&vgg, &cfg, Some(&img), &gatys::noise_image(256, 256, 2), &d);
+        let mut taps = vec![cfg.content_layer.unwrap()];
+        taps.extend(cfg.style_layers.iter().copied());
+        let ms = time_ms(reps.div_ceil(4), || {
+            let xa = x.clone().autodiff().require_grad();
+            let f = vgg.forward(xa.clone(), &taps);
+            let mut loss = content_loss(f[0].clone(), targets.content.clone().unwrap(), kernels);
+            for (fi, g) in f[1..].iter().zip(&targets.style_grams) {
+                loss = loss + style_layer_loss(fi.clone(), g.clone(), kernels).mul_scalar(cfg.style_weight);
+            }
+            let g = xa.grad(&loss.backward()).unwrap();
+            read_scalars(vec![g.sum()]).unwrap();
+        });
+        row.insert(if kernels { "kernels_ms" } else { "reference_ms" }.into(), ms.into());
+    }
+    row.insert("bench".into(), "gatys_evaluation_256".into());
+    row.insert("adapter".into(), serde_json::to_value(&sel.info).unwrap());
+    println!("{}", serde_json::Value::Object(row));
+}
