@@ -1,20 +1,25 @@
-// Batched Gram matrix G = F·Fᵀ / (C·H·W), tiled through workgroup memory, optionally fused with
-// the style loss Σ(G − A)² (partial sums per tile).
+// Batched Gram matrix G = F·Fᵀ / (C·H·W), tiled through workgroup memory with register blocking,
+// optionally fused with the style loss Σ(G − A)² (one partial sum per output tile).
 //
-// F: [batch, c, k] (k = H·W), G partials: [splits, batch, c, c]. One workgroup computes one
-// TS×TS output tile for one (batch, split); only tiles on or above the diagonal do work and are
-// mirrored (G is symmetric). With splits > 1 each workgroup sums a slice of k and the slices are
-// added afterwards (small c would otherwise leave most of the GPU idle).
-// Limits respected for the browser: TS·TS = 256 invocations, f32 only, no subgroups.
+// F: [batch, c, k] (k = H·W); output partials: [splits, batch, c, c]. A workgroup of 16×16
+// invocations computes one BT×BT tile (BT = 64) for one (batch, split), each invocation a 4×4
+// block of outputs (rows ly + 16r, columns lx + 16s). k is walked in chunks of TK staged through
+// workgroup memory, so each barrier pair is followed by TK·16 multiply-adds per invocation.
+// Only tiles on or above the diagonal work; G is symmetric, so they also write the mirror. With
+// splits > 1 each workgroup sums one slice of k and the slices are added afterwards (small c
+// would otherwise leave most of the GPU idle).
+// Browser limits respected: 256 invocations, 9 KiB of workgroup memory, f32 only, no subgroups.
 
-const TS: u32 = {{ tile }}u;
-const TSP: u32 = {{ tile_padded }}u; // padded row stride against bank conflicts
+const TS: u32 = 16u;             // invocations per side
+const BT: u32 = {{ block }}u;    // output tile side = TS * 4
+const TK: u32 = {{ chunk }}u;    // k per staged chunk
+const LOADS: u32 = {{ loads }}u; // BT * TK / 256 elements staged per invocation and matrix
 
 struct Params {
     c: u32,
     k: u32,
     tiles: u32,
-    tiles_per_split: u32,
+    chunks_per_split: u32,
     batches: u32,
     splits: u32,
     fused: u32,
@@ -27,11 +32,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> loss_parts: array<f32>;
 @group(0) @binding(4) var<uniform> prm: Params;
 
-var<workgroup> tile_a: array<f32, {{ tile_area_padded }}>;
-var<workgroup> tile_b: array<f32, {{ tile_area_padded }}>;
-var<workgroup> red: array<f32, {{ tile_area }}>;
+var<workgroup> a_s: array<f32, {{ staged }}>; // [TK][BT], k-major
+var<workgroup> b_s: array<f32, {{ staged }}>;
+var<workgroup> red: array<f32, 256>;
 
-@compute @workgroup_size({{ tile }}, {{ tile }}, 1)
+@compute @workgroup_size(16, 16, 1)
 fn main(
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(local_invocation_index) li: u32,
@@ -54,53 +59,87 @@ fn main(
     let lx = lid.x;
     let ly = lid.y;
     let fbase = batch * c * k;
-    let nk = (k + TS - 1u) / TS;
-    let t0 = split * prm.tiles_per_split;
-    let t1 = min(t0 + prm.tiles_per_split, nk);
-    var acc = 0.0;
-    for (var t = t0; t < t1; t = t + 1u) {
-        let kk = t * TS + lx;
-        let ra = ti * TS + ly;
-        let rb = tj * TS + ly;
-        let in_a = ra < c && kk < k;
-        let in_b = rb < c && kk < k;
-        let va = feat[select(0u, fbase + ra * k + kk, in_a)];
-        let vb = feat[select(0u, fbase + rb * k + kk, in_b)];
-        tile_a[ly * TSP + lx] = select(0.0, va, in_a);
-        tile_b[ly * TSP + lx] = select(0.0, vb, in_b);
+    let n_chunks = (k + TK - 1u) / TK;
+    let c0 = split * prm.chunks_per_split;
+    let c1 = min(c0 + prm.chunks_per_split, n_chunks);
+    var acc: array<f32, 16>;
+    for (var e = 0u; e < 16u; e = e + 1u) {
+        acc[e] = 0.0;
+    }
+    for (var ch = c0; ch < c1; ch = ch + 1u) {
+        for (var m = 0u; m < LOADS; m = m + 1u) {
+            let e = li + 256u * m;
+            let row = e / TK;
+            let kk = ch * TK + e % TK;
+            let ra = ti * BT + row;
+            let rb = tj * BT + row;
+            let in_a = ra < c && kk < k;
+            let in_b = rb < c && kk < k;
+            let va = feat[select(0u, fbase + ra * k + kk, in_a)];
+            let vb = feat[select(0u, fbase + rb * k + kk, in_b)];
+            a_s[(e % TK) * BT + row] = select(0.0, va, in_a);
+            b_s[(e % TK) * BT + row] = select(0.0, vb, in_b);
+        }
         workgroupBarrier();
-        for (var q = 0u; q < TS; q = q + 1u) {
-            acc = acc + tile_a[ly * TSP + q] * tile_b[lx * TSP + q];
+        for (var q = 0u; q < TK; q = q + 1u) {
+            let qa = q * BT;
+            let a0 = a_s[qa + ly];
+            let a1 = a_s[qa + ly + 16u];
+            let a2 = a_s[qa + ly + 32u];
+            let a3 = a_s[qa + ly + 48u];
+            let b0 = b_s[qa + lx];
+            let b1 = b_s[qa + lx + 16u];
+            let b2 = b_s[qa + lx + 32u];
+            let b3 = b_s[qa + lx + 48u];
+            acc[0] = acc[0] + a0 * b0;
+            acc[1] = acc[1] + a0 * b1;
+            acc[2] = acc[2] + a0 * b2;
+            acc[3] = acc[3] + a0 * b3;
+            acc[4] = acc[4] + a1 * b0;
+            acc[5] = acc[5] + a1 * b1;
+            acc[6] = acc[6] + a1 * b2;
+            acc[7] = acc[7] + a1 * b3;
+            acc[8] = acc[8] + a2 * b0;
+            acc[9] = acc[9] + a2 * b1;
+            acc[10] = acc[10] + a2 * b2;
+            acc[11] = acc[11] + a2 * b3;
+            acc[12] = acc[12] + a3 * b0;
+            acc[13] = acc[13] + a3 * b1;
+            acc[14] = acc[14] + a3 * b2;
+            acc[15] = acc[15] + a3 * b3;
         }
         workgroupBarrier();
     }
-    acc = acc * prm.inv_norm;
-    let i = ti * TS + ly;
-    let j = tj * TS + lx;
-    let valid = i < c && j < c;
-    if (valid) {
-        let gb = (split * prm.batches + batch) * c * c;
-        gram_out[gb + i * c + j] = acc;
-        if (ti != tj) {
-            gram_out[gb + j * c + i] = acc;
+    let gb = (split * prm.batches + batch) * c * c;
+    let tb = batch * c * c;
+    var sq = 0.0;
+    for (var r = 0u; r < 4u; r = r + 1u) {
+        for (var s = 0u; s < 4u; s = s + 1u) {
+            let i = ti * BT + ly + 16u * r;
+            let j = tj * BT + lx + 16u * s;
+            if (i < c && j < c) {
+                let g = acc[r * 4u + s] * prm.inv_norm;
+                gram_out[gb + i * c + j] = g;
+                if (ti != tj) {
+                    gram_out[gb + j * c + i] = g;
+                }
+                if (prm.fused != 0u) {
+                    // Only launched fused with splits == 1, so g is the whole G[i][j].
+                    let d = g - target_gram[tb + i * c + j];
+                    sq = sq + d * d;
+                    if (ti != tj) {
+                        // The mirror (j, i) has the same G; the target need not be symmetric.
+                        let e2 = g - target_gram[tb + j * c + i];
+                        sq = sq + e2 * e2;
+                    }
+                }
+            }
         }
     }
     if (prm.fused != 0u) {
-        // Only launched fused with splits == 1, so acc is the whole G[i][j].
-        var sq = 0.0;
-        if (valid) {
-            let tb = batch * c * c;
-            let d = acc - target_gram[tb + i * c + j];
-            sq = d * d;
-            if (ti != tj) {
-                // The mirror element (j, i) of G is the same value; the target need not be symmetric.
-                let e = acc - target_gram[tb + j * c + i];
-                sq = sq + e * e;
-            }
-        }
         red[li] = sq;
         workgroupBarrier();
-        for (var s = (TS * TS) / 2u; s > 0u; s = s >> 1u) {
+        for (var s = 128u; s > 0u; s = s >> 1u) {
             if (li < s) {
                 red[li] = red[li] + red[li + s];
             }

@@ -18,23 +18,26 @@ use super::{StyleOps, reference};
 pub const GRAM_WGSL: &str = include_str!("../../shaders/gram.wgsl");
 pub const SQ_DIFF_SUM_WGSL: &str = include_str!("../../shaders/sq_diff_sum.wgsl");
 
-const TILE: u32 = 16; // 16 × 16 = 256 invocations, WebGPU's default limit
+/// Output tile side of the Gram kernel (16 × 16 invocations, 4 × 4 outputs each: 256
+/// invocations, WebGPU's default limit) and the k chunk staged in workgroup memory per barrier.
+const BLOCK: u32 = 64;
+const CHUNK: u32 = 16;
 const REDUCE_WG: u32 = 256;
 /// Part of the kernel ids: bump when a shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 2;
+const SHADER_VERSION: u32 = 3;
 
 struct GramKernel;
 
 impl KernelSource for GramKernel {
     fn source(&self) -> SourceTemplate {
         SourceTemplate::new(GRAM_WGSL)
-            .register("tile", TILE.to_string())
-            .register("tile_padded", (TILE + 1).to_string())
-            .register("tile_area_padded", (TILE * (TILE + 1)).to_string())
-            .register("tile_area", (TILE * TILE).to_string())
+            .register("block", BLOCK.to_string())
+            .register("chunk", CHUNK.to_string())
+            .register("loads", (BLOCK * CHUNK / 256).to_string())
+            .register("staged", (BLOCK * CHUNK).to_string())
     }
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>().cube_dim(CubeDim::new_2d(TILE, TILE).0).info((TILE, SHADER_VERSION))
+        KernelId::new::<Self>().cube_dim(CubeDim::new_2d(16, 16).0).info((BLOCK, CHUNK, SHADER_VERSION))
     }
     fn lang(&self) -> &'static str {
         "wgsl"
@@ -80,13 +83,14 @@ fn empty_f32(like: &CubeTensor, shape: Shape) -> CubeTensor {
 fn launch_gram(x: CubeTensor, target: Option<CubeTensor>) -> (CubeTensor, Option<CubeTensor>) {
     let x = into_contiguous(x);
     let [b, c, h, w] = x.shape().dims::<4>();
-    let (k, t) = (h * w, TILE as usize);
-    let tiles = c.div_ceil(t);
-    let k_tiles = k.div_ceil(t);
+    let k = h * w;
+    let tiles = c.div_ceil(BLOCK as usize);
+    let chunks = k.div_ceil(CHUNK as usize);
     let busy = b * tiles * (tiles + 1) / 2; // workgroups with work if k is not split
-    let splits = 256usize.div_ceil(busy).min(k_tiles.div_ceil(32)).max(1);
-    let tiles_per_split = k_tiles.div_ceil(splits);
-    let splits = k_tiles.div_ceil(tiles_per_split);
+    // Split k so that about 256 workgroups run, keeping at least 16 chunks each.
+    let splits = 256usize.div_ceil(busy).min(chunks.div_ceil(16)).max(1);
+    let chunks_per_split = chunks.div_ceil(splits);
+    let splits = chunks.div_ceil(chunks_per_split);
     let fused = target.is_some() && splits == 1;
 
     let partial = empty_f32(&x, Shape::new([splits, b, c, c]));
@@ -103,7 +107,7 @@ fn launch_gram(x: CubeTensor, target: Option<CubeTensor>) -> (CubeTensor, Option
         c as u32,
         k as u32,
         tiles as u32,
-        tiles_per_split as u32,
+        chunks_per_split as u32,
         b as u32,
         splits as u32,
         fused as u32,
@@ -117,7 +121,7 @@ fn launch_gram(x: CubeTensor, target: Option<CubeTensor>) -> (CubeTensor, Option
         .with_info(MetadataBindingInfo::custom(info));
     LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     x.client.launch(
-        Box::new(SourceKernel::new(GramKernel, CubeDim::new_2d(TILE, TILE))),
+        Box::new(SourceKernel::new(GramKernel, CubeDim::new_2d(16, 16))),
         CubeCount::Static(tiles as u32, tiles as u32, (b * splits) as u32),
         args,
     );
