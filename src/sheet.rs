@@ -48,27 +48,38 @@ pub fn grid(title: &str, rows: &[Vec<Cell>]) -> RgbImage {
     let pad = 8u32;
     let scale = 1u32;
     let line_h = 10 * scale;
-    let cell_w = rows.iter().flatten().map(|c| c.image.width()).max().unwrap_or(64).max(
-        rows.iter().flatten().flat_map(|c| c.caption.iter()).map(|t| text_width(t, scale)).max().unwrap_or(0),
-    );
-    let cap_lines = rows.iter().flatten().map(|c| c.caption.len()).max().unwrap_or(0) as u32;
-    let cell_h = rows.iter().flatten().map(|c| c.image.height()).max().unwrap_or(64) + cap_lines * line_h + 4;
-    let ncols = rows.iter().map(|r| r.len()).max().unwrap_or(1) as u32;
+    let ncols = rows.iter().map(|r| r.len()).max().unwrap_or(1);
+    // Each column as wide as its widest picture or caption.
+    let col_w: Vec<u32> = (0..ncols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| cell.image.width().max(cell.caption.iter().map(|t| text_width(t, scale)).max().unwrap_or(0)))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let row_h: Vec<u32> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| c.image.height() + c.caption.len() as u32 * line_h + 4).max().unwrap_or(0))
+        .collect();
     let title_h = 2 * 10 + pad;
-    let width = (pad + ncols * (cell_w + pad)).max(text_width(title, 2) + 2 * pad);
-    let height = title_h + pad + rows.len() as u32 * (cell_h + pad);
+    let width = (pad + col_w.iter().map(|w| w + pad).sum::<u32>()).max(text_width(title, 2) + 2 * pad);
+    let height = title_h + pad + row_h.iter().map(|h| h + pad).sum::<u32>();
     let mut img = RgbImage::from_pixel(width, height, WHITE);
     draw_text(&mut img, pad as i64, pad as i64, title, 2, BLACK);
+    let mut y0 = title_h + pad;
     for (r, row) in rows.iter().enumerate() {
+        let mut x0 = pad;
         for (c, cell) in row.iter().enumerate() {
-            let x0 = pad + c as u32 * (cell_w + pad);
-            let y0 = title_h + pad + r as u32 * (cell_h + pad);
             image::imageops::overlay(&mut img, &cell.image, x0 as i64, y0 as i64);
             for (k, line) in cell.caption.iter().enumerate() {
                 let y = y0 + cell.image.height() + 3 + k as u32 * line_h;
                 draw_text(&mut img, x0 as i64, y as i64, line, scale, BLACK);
             }
+            x0 += col_w[c] + pad;
         }
+        y0 += row_h[r] + pad;
     }
     img
 }

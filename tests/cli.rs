@@ -168,3 +168,39 @@ fn texture_report_and_plot() {
     assert!(image::open(&plot).is_ok());
     assert!(d.join("tex.e0003.png").exists() && d.join("tex.e0006.png").exists());
 }
+
+#[test]
+fn ctrl_c_writes_the_current_image() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("interrupted.png");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burnish"))
+        .args(["transfer", &asset("bunny.jpg"), &asset("starry_night.jpg"), "-o", s(&out), "--size", "32", "--evaluations", "100000", "--device", "cpu"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    // Wait for the first progress line, then interrupt as a terminal's Ctrl-C would.
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("evals") {
+            break;
+        }
+    }
+    let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert!(log.contains("interrupted"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    let img = image::open(&out).expect("the current image was written");
+    assert_eq!((img.width(), img.height()), (32, 18));
+}

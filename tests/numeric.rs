@@ -480,3 +480,72 @@ fn gatys_with_kernels_matches_without() {
     assert!((k.total - r.total).abs() <= 0.02 * r.total, "kernels {k:?} vs reference {r:?}");
     assert!((k.style - r.style).abs() <= 0.05 * r.style, "kernels {k:?} vs reference {r:?}");
 }
+
+// ---------- torchvision weights ----------
+
+#[test]
+fn torchvision_pth_and_safetensors_load_with_torchvision_convention() {
+    use burnish::model::weights::InputConvention;
+    let dir = tempfile::tempdir().unwrap();
+    let ours = VggWeights::embedded().unwrap();
+    // .pth in PyTorch's zip format, written by an independent Python script (no torch needed).
+    let pth = dir.path().join("vgg19.pth");
+    let status = std::process::Command::new("python3")
+        .args(["tests/fixtures/make_torchvision_pth.py", "weights/vgg19-imagenet-conv.f16.safetensors", pth.to_str().unwrap()])
+        .status()
+        .expect("python3 is needed to write the .pth fixture");
+    assert!(status.success());
+    let tv = VggWeights::from_file(&pth).unwrap();
+    assert_eq!(tv.convention, InputConvention::TorchvisionRgb);
+    for (a, b) in tv.convs.iter().zip(&ours.convs) {
+        assert_eq!((a.in_channels, a.out_channels), (b.in_channels, b.out_channels));
+        assert_eq!(a.weight, b.weight);
+        assert_eq!(a.bias, b.bias);
+    }
+
+    // The same as safetensors with torchvision's keys.
+    let mut bufs: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (i, c) in ours.convs.iter().enumerate() {
+        let n = burnish::model::weights::TORCHVISION_FEATURE_INDEX[i];
+        bufs.push((format!("features.{n}.weight"), vec![c.out_channels, c.in_channels, 3, 3], c.weight.iter().flat_map(|v| v.to_le_bytes()).collect()));
+        bufs.push((format!("features.{n}.bias"), vec![c.out_channels], c.bias.iter().flat_map(|v| v.to_le_bytes()).collect()));
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = bufs
+        .iter()
+        .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap()))
+        .collect();
+    let st = dir.path().join("vgg19.safetensors");
+    safetensors::serialize_to_file(views, None, &st).unwrap();
+    let tv2 = VggWeights::from_file(&st).unwrap();
+    assert_eq!(tv2.convention, InputConvention::TorchvisionRgb);
+
+    // conv1_1 under torchvision's convention: (x - mean) / std in RGB order, no channel reversal.
+    // Reference: a direct convolution loop written here, independent of burn's conv2d.
+    let d = cpu();
+    let (h, w) = (3usize, 4usize);
+    let img: Vec<f32> = (0..3 * h * w).map(|i| ((i * 37 % 17) as f32) / 16.0).collect(); // CHW
+    let vgg = Vgg19::new(&tv2, 1.0, &d);
+    let got = vals(vgg.forward(t(img.clone(), [1, 3, h, w], &d), &[Tap::parse("conv1_1").unwrap()]).remove(0));
+    let (mean, std) = ([0.485f32, 0.456, 0.406], [0.229f32, 0.224, 0.225]);
+    let c0 = &tv2.convs[0];
+    for o in [0usize, 7, 63] {
+        for y in 0..h {
+            for x in 0..w {
+                let mut acc = c0.bias[o];
+                for c in 0..3 {
+                    for ky in 0..3 {
+                        for kx in 0..3 {
+                            let (yy, xx) = (y as i64 + ky as i64 - 1, x as i64 + kx as i64 - 1);
+                            if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
+                                let v = (img[c * h * w + yy as usize * w + xx as usize] - mean[c]) / std[c];
+                                acc += c0.weight[((o * 3 + c) * 3 + ky) * 3 + kx] * v;
+                            }
+                        }
+                    }
+                }
+                let g = got[o * h * w + y * w + x];
+                assert!((g - acc).abs() <= 1e-4 * acc.abs().max(1.0), "o={o} y={y} x={x}: {g} vs {acc}");
+            }
+        }
+    }
+}
