@@ -8,7 +8,7 @@
 // Only tiles on or above the diagonal work; G is symmetric, so they also write the mirror. With
 // splits > 1 each workgroup sums one slice of k and the slices are added afterwards (small c
 // would otherwise leave most of the GPU idle).
-// Browser limits respected: 256 invocations, 9 KiB of workgroup memory, f32 only, no subgroups.
+// Browser limits respected: 256 invocations, 16 KiB of workgroup memory, f32 only, no subgroups.
 
 const TS: u32 = 16u;             // invocations per side
 const BT: u32 = {{ block }}u;    // output tile side = TS * 4
@@ -34,7 +34,34 @@ struct Params {
 
 var<workgroup> a_s: array<f32, {{ staged }}>; // [TK][BT], k-major
 var<workgroup> b_s: array<f32, {{ staged }}>;
-var<workgroup> red: array<f32, 256>;
+
+// Writes G[i][j0 + 16s] (and the mirror) for s = 0..3; returns their squared error against the
+// target when the launch is fused (then splits == 1, so g is the whole G[i][j]).
+fn emit_row(g: vec4<f32>, i: u32, j0: u32, gb: u32, batch: u32, mirror: bool) -> f32 {
+    let c = prm.c;
+    let tb = batch * c * c;
+    var sq = 0.0;
+    for (var s = 0u; s < 4u; s = s + 1u) {
+        let j = j0 + 16u * s;
+        if (i < c && j < c) {
+            let v = g[s];
+            gram_out[gb + i * c + j] = v;
+            if (mirror) {
+                gram_out[gb + j * c + i] = v;
+            }
+            if (prm.fused != 0u) {
+                let d = v - target_gram[tb + i * c + j];
+                sq = sq + d * d;
+                if (mirror) {
+                    // The mirror (j, i) has the same G; the target need not be symmetric.
+                    let e = v - target_gram[tb + j * c + i];
+                    sq = sq + e * e;
+                }
+            }
+        }
+    }
+    return sq;
+}
 
 @compute @workgroup_size(16, 16, 1)
 fn main(
@@ -62,10 +89,12 @@ fn main(
     let n_chunks = (k + TK - 1u) / TK;
     let c0 = split * prm.chunks_per_split;
     let c1 = min(c0 + prm.chunks_per_split, n_chunks);
-    var acc: array<f32, 16>;
-    for (var e = 0u; e < 16u; e = e + 1u) {
-        acc[e] = 0.0;
-    }
+    // Four rows of four outputs in vector registers (a private array indexed at run time would
+    // live in memory on most drivers).
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     for (var ch = c0; ch < c1; ch = ch + 1u) {
         for (var m = 0u; m < LOADS; m = m + 1u) {
             let e = li + 256u * m;
@@ -83,70 +112,32 @@ fn main(
         workgroupBarrier();
         for (var q = 0u; q < TK; q = q + 1u) {
             let qa = q * BT;
-            let a0 = a_s[qa + ly];
-            let a1 = a_s[qa + ly + 16u];
-            let a2 = a_s[qa + ly + 32u];
-            let a3 = a_s[qa + ly + 48u];
-            let b0 = b_s[qa + lx];
-            let b1 = b_s[qa + lx + 16u];
-            let b2 = b_s[qa + lx + 32u];
-            let b3 = b_s[qa + lx + 48u];
-            acc[0] = acc[0] + a0 * b0;
-            acc[1] = acc[1] + a0 * b1;
-            acc[2] = acc[2] + a0 * b2;
-            acc[3] = acc[3] + a0 * b3;
-            acc[4] = acc[4] + a1 * b0;
-            acc[5] = acc[5] + a1 * b1;
-            acc[6] = acc[6] + a1 * b2;
-            acc[7] = acc[7] + a1 * b3;
-            acc[8] = acc[8] + a2 * b0;
-            acc[9] = acc[9] + a2 * b1;
-            acc[10] = acc[10] + a2 * b2;
-            acc[11] = acc[11] + a2 * b3;
-            acc[12] = acc[12] + a3 * b0;
-            acc[13] = acc[13] + a3 * b1;
-            acc[14] = acc[14] + a3 * b2;
-            acc[15] = acc[15] + a3 * b3;
+            let bv = vec4<f32>(b_s[qa + lx], b_s[qa + lx + 16u], b_s[qa + lx + 32u], b_s[qa + lx + 48u]);
+            acc0 = fma(vec4<f32>(a_s[qa + ly]), bv, acc0);
+            acc1 = fma(vec4<f32>(a_s[qa + ly + 16u]), bv, acc1);
+            acc2 = fma(vec4<f32>(a_s[qa + ly + 32u]), bv, acc2);
+            acc3 = fma(vec4<f32>(a_s[qa + ly + 48u]), bv, acc3);
         }
         workgroupBarrier();
     }
     let gb = (split * prm.batches + batch) * c * c;
-    let tb = batch * c * c;
     var sq = 0.0;
-    for (var r = 0u; r < 4u; r = r + 1u) {
-        for (var s = 0u; s < 4u; s = s + 1u) {
-            let i = ti * BT + ly + 16u * r;
-            let j = tj * BT + lx + 16u * s;
-            if (i < c && j < c) {
-                let g = acc[r * 4u + s] * prm.inv_norm;
-                gram_out[gb + i * c + j] = g;
-                if (ti != tj) {
-                    gram_out[gb + j * c + i] = g;
-                }
-                if (prm.fused != 0u) {
-                    // Only launched fused with splits == 1, so g is the whole G[i][j].
-                    let d = g - target_gram[tb + i * c + j];
-                    sq = sq + d * d;
-                    if (ti != tj) {
-                        // The mirror (j, i) has the same G; the target need not be symmetric.
-                        let e2 = g - target_gram[tb + j * c + i];
-                        sq = sq + e2 * e2;
-                    }
-                }
-            }
-        }
-    }
+    sq = sq + emit_row(acc0 * prm.inv_norm, ti * BT + ly, tj * BT + lx, gb, batch, ti != tj);
+    sq = sq + emit_row(acc1 * prm.inv_norm, ti * BT + ly + 16u, tj * BT + lx, gb, batch, ti != tj);
+    sq = sq + emit_row(acc2 * prm.inv_norm, ti * BT + ly + 32u, tj * BT + lx, gb, batch, ti != tj);
+    sq = sq + emit_row(acc3 * prm.inv_norm, ti * BT + ly + 48u, tj * BT + lx, gb, batch, ti != tj);
     if (prm.fused != 0u) {
-        red[li] = sq;
+        // a_s is free after the last barrier of the main loop: reuse it for the reduction.
+        a_s[li] = sq;
         workgroupBarrier();
         for (var s = 128u; s > 0u; s = s >> 1u) {
             if (li < s) {
-                red[li] = red[li] + red[li + s];
+                a_s[li] = a_s[li] + a_s[li + s];
             }
             workgroupBarrier();
         }
         if (li == 0u) {
-            loss_parts[part_idx] = red[0];
+            loss_parts[part_idx] = a_s[0];
         }
     }
 }

@@ -21,10 +21,10 @@ pub const SQ_DIFF_SUM_WGSL: &str = include_str!("../../shaders/sq_diff_sum.wgsl"
 /// Output tile side of the Gram kernel (16 × 16 invocations, 4 × 4 outputs each: 256
 /// invocations, WebGPU's default limit) and the k chunk staged in workgroup memory per barrier.
 const BLOCK: u32 = 64;
-const CHUNK: u32 = 16;
+const CHUNK: u32 = 32;
 const REDUCE_WG: u32 = 256;
 /// Part of the kernel ids: bump when a shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 3;
+const SHADER_VERSION: u32 = 5;
 
 struct GramKernel;
 
@@ -87,8 +87,8 @@ fn launch_gram(x: CubeTensor, target: Option<CubeTensor>) -> (CubeTensor, Option
     let tiles = c.div_ceil(BLOCK as usize);
     let chunks = k.div_ceil(CHUNK as usize);
     let busy = b * tiles * (tiles + 1) / 2; // workgroups with work if k is not split
-    // Split k so that about 256 workgroups run, keeping at least 16 chunks each.
-    let splits = 256usize.div_ceil(busy).min(chunks.div_ceil(16)).max(1);
+    // Split k so that about 256 workgroups run, keeping at least 8 chunks each.
+    let splits = 256usize.div_ceil(busy).min(chunks.div_ceil(8)).max(1);
     let chunks_per_split = chunks.div_ceil(splits);
     let splits = chunks.div_ceil(chunks_per_split);
     let fused = target.is_some() && splits == 1;
