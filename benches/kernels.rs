@@ -34,7 +34,11 @@ fn main() {
     let reps: usize = arg("--reps").map(|s| s.parse().unwrap()).unwrap_or(20);
     let sel = if device == "cpu" { backend::cpu_device() } else { backend::wgpu_device().expect("wgpu device") };
     let d: Device = sel.device.clone();
+    let only: Option<usize> = arg("--only-c").map(|s| s.parse().unwrap());
     for (c, side) in [(64usize, 256usize), (128, 128), (256, 64), (512, 32)] {
+        if only.is_some_and(|o| o != c) {
+            continue;
+        }
         let x = Tensor::<4>::random([1, c, side, side], Distribution::Uniform(0.0, 1.0), &d);
         let target = gram(Tensor::<4>::random([1, c, side, side], Distribution::Uniform(0.0, 1.0), &d), false);
         let mut row = serde_json::Map::new();
@@ -60,6 +64,9 @@ fn main() {
         println!("{}", serde_json::Value::Object(row));
     }
 
+    if arg("--skip-eval").is_some() {
+        return;
+    }
     // One whole Gatys evaluation at 256² (content conv_4, style conv_1..5).
     let weights = VggWeights::embedded().unwrap();
     let vgg = Vgg19::new(&weights, gatys::DEFAULT_FEATURE_SCALE, &d);

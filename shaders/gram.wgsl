@@ -4,7 +4,8 @@
 // F: [batch, c, k] (k = H·W); output partials: [splits, batch, c, c]. A workgroup of 16×16
 // invocations computes one BT×BT tile (BT = 64) for one (batch, split), each invocation a 4×4
 // block of outputs (rows ly + 16r, columns lx + 16s). k is walked in chunks of TK staged through
-// workgroup memory, so each barrier pair is followed by TK·16 multiply-adds per invocation.
+// workgroup memory as vec4 rows, so each barrier pair is followed by TK·16 multiply-adds per
+// invocation, fed by 2·TK/4·4 vector loads.
 // Only tiles on or above the diagonal work; G is symmetric, so they also write the mirror. With
 // splits > 1 each workgroup sums one slice of k and the slices are added afterwards (small c
 // would otherwise leave most of the GPU idle).
@@ -13,7 +14,9 @@
 const TS: u32 = 16u;             // invocations per side
 const BT: u32 = {{ block }}u;    // output tile side = TS * 4
 const TK: u32 = {{ chunk }}u;    // k per staged chunk
-const LOADS: u32 = {{ loads }}u; // BT * TK / 256 elements staged per invocation and matrix
+const KV: u32 = {{ chunk_vec4 }}u;  // TK / 4: vec4 per staged row
+const RS: u32 = {{ row_stride }}u;  // row stride in vec4 (odd: rows fall in different banks)
+const LOADS: u32 = {{ loads }}u; // ceil(BT * KV / 256) vec4 staged per invocation and matrix
 
 struct Params {
     c: u32,
@@ -32,8 +35,21 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> loss_parts: array<f32>;
 @group(0) @binding(4) var<uniform> prm: Params;
 
-var<workgroup> a_s: array<f32, {{ staged }}>; // [TK][BT], k-major
-var<workgroup> b_s: array<f32, {{ staged }}>;
+var<workgroup> a_s: array<vec4<f32>, {{ staged }}>; // [BT][RS] rows of 4 consecutive k
+var<workgroup> b_s: array<vec4<f32>, {{ staged }}>;
+
+// Four consecutive values F[row][k0 .. k0 + 3] (zero outside the matrix; addresses clamped).
+fn load4(fbase: u32, row: u32, k0: u32) -> vec4<f32> {
+    let inside_row = row < prm.c;
+    let base = fbase + select(0u, row, inside_row) * prm.k;
+    var v = vec4<f32>(0.0);
+    for (var t = 0u; t < 4u; t = t + 1u) {
+        let kk = k0 + t;
+        let ok = inside_row && kk < prm.k;
+        v[t] = select(0.0, feat[select(0u, base + kk, ok)], ok);
+    }
+    return v;
+}
 
 // Writes G[i][j0 + 16s] (and the mirror) for s = 0..3; returns their squared error against the
 // target when the launch is fused (then splits == 1, so g is the whole G[i][j]).
@@ -98,25 +114,28 @@ fn main(
     for (var ch = c0; ch < c1; ch = ch + 1u) {
         for (var m = 0u; m < LOADS; m = m + 1u) {
             let e = li + 256u * m;
-            let row = e / TK;
-            let kk = ch * TK + e % TK;
-            let ra = ti * BT + row;
-            let rb = tj * BT + row;
-            let in_a = ra < c && kk < k;
-            let in_b = rb < c && kk < k;
-            let va = feat[select(0u, fbase + ra * k + kk, in_a)];
-            let vb = feat[select(0u, fbase + rb * k + kk, in_b)];
-            a_s[(e % TK) * BT + row] = select(0.0, va, in_a);
-            b_s[(e % TK) * BT + row] = select(0.0, vb, in_b);
+            if (e < BT * KV) {
+                let row = e / KV;
+                let kv = e % KV;
+                let k0 = ch * TK + kv * 4u;
+                a_s[row * RS + kv] = load4(fbase, ti * BT + row, k0);
+                b_s[row * RS + kv] = load4(fbase, tj * BT + row, k0);
+            }
         }
         workgroupBarrier();
-        for (var q = 0u; q < TK; q = q + 1u) {
-            let qa = q * BT;
-            let bv = vec4<f32>(b_s[qa + lx], b_s[qa + lx + 16u], b_s[qa + lx + 32u], b_s[qa + lx + 48u]);
-            acc0 = fma(vec4<f32>(a_s[qa + ly]), bv, acc0);
-            acc1 = fma(vec4<f32>(a_s[qa + ly + 16u]), bv, acc1);
-            acc2 = fma(vec4<f32>(a_s[qa + ly + 32u]), bv, acc2);
-            acc3 = fma(vec4<f32>(a_s[qa + ly + 48u]), bv, acc3);
+        for (var q = 0u; q < KV; q = q + 1u) {
+            let a0 = a_s[ly * RS + q];
+            let a1 = a_s[(ly + 16u) * RS + q];
+            let a2 = a_s[(ly + 32u) * RS + q];
+            let a3 = a_s[(ly + 48u) * RS + q];
+            let b0 = b_s[lx * RS + q];
+            let b1 = b_s[(lx + 16u) * RS + q];
+            let b2 = b_s[(lx + 32u) * RS + q];
+            let b3 = b_s[(lx + 48u) * RS + q];
+            acc0 = acc0 + vec4<f32>(dot(a0, b0), dot(a0, b1), dot(a0, b2), dot(a0, b3));
+            acc1 = acc1 + vec4<f32>(dot(a1, b0), dot(a1, b1), dot(a1, b2), dot(a1, b3));
+            acc2 = acc2 + vec4<f32>(dot(a2, b0), dot(a2, b1), dot(a2, b2), dot(a2, b3));
+            acc3 = acc3 + vec4<f32>(dot(a3, b0), dot(a3, b1), dot(a3, b2), dot(a3, b3));
         }
         workgroupBarrier();
     }
@@ -128,7 +147,7 @@ fn main(
     sq = sq + emit_row(acc3 * prm.inv_norm, ti * BT + ly + 48u, tj * BT + lx, gb, batch, ti != tj);
     if (prm.fused != 0u) {
         // a_s is free after the last barrier of the main loop: reuse it for the reduction.
-        a_s[li] = sq;
+        a_s[li] = vec4<f32>(sq, 0.0, 0.0, 0.0);
         workgroupBarrier();
         for (var s = 128u; s > 0u; s = s >> 1u) {
             if (li < s) {
@@ -137,7 +156,7 @@ fn main(
             workgroupBarrier();
         }
         if (li == 0u) {
-            loss_parts[part_idx] = a_s[0];
+            loss_parts[part_idx] = a_s[0].x;
         }
     }
 }

@@ -21,10 +21,11 @@ pub const SQ_DIFF_SUM_WGSL: &str = include_str!("../../shaders/sq_diff_sum.wgsl"
 /// Output tile side of the Gram kernel (16 × 16 invocations, 4 × 4 outputs each: 256
 /// invocations, WebGPU's default limit) and the k chunk staged in workgroup memory per barrier.
 const BLOCK: u32 = 64;
-const CHUNK: u32 = 32;
+/// (28 = 7 vec4: an odd row stride spreads rows over memory banks; 2 × 7 KiB staged.)
+const CHUNK: u32 = 28;
 const REDUCE_WG: u32 = 256;
 /// Part of the kernel ids: bump when a shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 5;
+const SHADER_VERSION: u32 = 6;
 
 struct GramKernel;
 
@@ -33,8 +34,10 @@ impl KernelSource for GramKernel {
         SourceTemplate::new(GRAM_WGSL)
             .register("block", BLOCK.to_string())
             .register("chunk", CHUNK.to_string())
-            .register("loads", (BLOCK * CHUNK / 256).to_string())
-            .register("staged", (BLOCK * CHUNK).to_string())
+            .register("chunk_vec4", (CHUNK / 4).to_string())
+            .register("row_stride", (CHUNK / 4).to_string())
+            .register("loads", (BLOCK * CHUNK / 4).div_ceil(256).to_string())
+            .register("staged", (BLOCK * CHUNK / 4).to_string())
     }
     fn id(&self) -> KernelId {
         KernelId::new::<Self>().cube_dim(CubeDim::new_2d(16, 16).0).info((BLOCK, CHUNK, SHADER_VERSION))
