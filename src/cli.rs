@@ -61,31 +61,34 @@ pub enum Command {
     /// Render the seed's studies as one labelled sheet: content layer conv_1/4/7/10, style
     /// layers shallow/mid/deep (textures), and two noise seeds with their pixel difference.
     Ablation {
-        content: PathBuf,
-        style: PathBuf,
-        /// Output sheet (.png).
-        #[arg(short, long)]
-        output: PathBuf,
-        /// Largest side of each result in pixels.
-        #[arg(long, default_value_t = 256)]
-        size: u32,
+        #[command(flatten)]
+        study: Study,
         #[command(flatten)]
         common: Common,
     },
     /// Calibration study: how the feature scale k and the style weight move the balance between
     /// content and style, and L-BFGS with and without line search on a texture (one sheet).
     Calibrate {
-        content: PathBuf,
-        style: PathBuf,
-        /// Output sheet (.png).
-        #[arg(short, long)]
-        output: PathBuf,
-        /// Largest side of each result in pixels.
-        #[arg(long, default_value_t = 256)]
-        size: u32,
+        #[command(flatten)]
+        study: Study,
         #[command(flatten)]
         common: Common,
     },
+}
+
+/// The inputs of a study that renders one sheet.
+#[derive(Args, Debug, Clone)]
+pub struct Study {
+    /// Content image.
+    pub content: PathBuf,
+    /// Style image.
+    pub style: PathBuf,
+    /// Output sheet (.png).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Largest side of each result in pixels.
+    #[arg(long, default_value_t = 256)]
+    pub size: u32,
 }
 
 #[derive(Args, Debug, Clone)]

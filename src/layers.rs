@@ -64,6 +64,13 @@ impl fmt::Display for Tap {
     }
 }
 
+/// Smallest image side (pixels) for which every tap still has at least one pixel: VGG19 halves
+/// the size before each block after the first.
+pub fn min_side(taps: &[Tap]) -> u32 {
+    let pools = taps.iter().map(|t| BLOCK_STARTS.iter().filter(|&&s| s > 0 && s <= t.conv).count()).max().unwrap_or(0);
+    1 << pools
+}
+
 /// Parse a comma-separated list of taps or one of the presets shallow (conv_1..5),
 /// mid (conv_6..10), deep (conv_11..15).
 pub fn parse_layer_list(spec: &str) -> Result<Vec<Tap>> {
@@ -103,6 +110,14 @@ mod tests {
         assert!(Tap::parse("conv_17").is_err());
         assert!(Tap::parse("conv6_1").is_err());
         assert!(Tap::parse("pool1").is_err());
+    }
+
+    #[test]
+    fn min_side_counts_poolings() {
+        let taps = |s| parse_layer_list(s).unwrap();
+        assert_eq!(min_side(&taps("conv_1,conv_2")), 1);
+        assert_eq!(min_side(&taps("shallow")), 4); // conv3_1 comes after two poolings
+        assert_eq!(min_side(&taps("deep")), 16);
     }
 
     #[test]

@@ -73,7 +73,7 @@ fn run(cli: Cli, stop: Arc<AtomicBool>) -> Result<ExitCode> {
             let (w, h) = parse_size(&size).map_err(anyhow::Error::msg)?;
             let style_img = imageio::load_rgb(&style)?;
             let cfg = run_config(&common, None, 0.0, Init::Noise, true)?;
-            let ctx = Context_::new(&common, &cfg)?;
+            let ctx = Loaded::new(&common, &cfg)?;
             let style_size = common.style_size.unwrap_or(w.max(h));
             let style_img = style_img.resize_max_side(style_size);
             let t0 = Instant::now();
@@ -82,21 +82,22 @@ fn run(cli: Cli, stop: Arc<AtomicBool>) -> Result<ExitCode> {
             obs.finish();
             finish(&common, &ctx, &cfg, &out, &output, "texture", t0, (w, h))
         }
-        Command::Ablation { content, style, output, size, common } => {
-            imageio::check_writable(&output)?;
-            check_size(size)?;
-            let content_img = imageio::load_rgb(&content)?;
-            let style_img = imageio::load_rgb(&style)?;
-            ablation(&common, content_img, style_img, size, &output, stop)
+        Command::Ablation { study, common } => {
+            let (content, style) = load_study(&study)?;
+            ablation(&common, content, style, study.size, &study.output, stop)
         }
-        Command::Calibrate { content, style, output, size, common } => {
-            imageio::check_writable(&output)?;
-            check_size(size)?;
-            let content_img = imageio::load_rgb(&content)?;
-            let style_img = imageio::load_rgb(&style)?;
-            calibrate(&common, content_img, style_img, size, &output, stop)
+        Command::Calibrate { study, common } => {
+            let (content, style) = load_study(&study)?;
+            calibrate(&common, content, style, study.size, &study.output, stop)
         }
     }
+}
+
+/// Validate a study's output path and size, and load its two images.
+fn load_study(study: &burnish::cli::Study) -> Result<(RgbF32, RgbF32)> {
+    imageio::check_writable(&study.output)?;
+    check_size(study.size)?;
+    Ok((imageio::load_rgb(&study.content)?, imageio::load_rgb(&study.style)?))
 }
 
 fn check_size(size: u32) -> Result<()> {
@@ -112,13 +113,13 @@ fn decode_embedded(bytes: &[u8]) -> Result<RgbF32> {
 }
 
 /// A loaded network on a selected device.
-struct Context_ {
+struct Loaded {
     sel: Selected,
     vgg: Vgg19,
     weights_source: String,
 }
 
-impl Context_ {
+impl Loaded {
     fn new(common: &Common, cfg: &RunConfig) -> Result<Self> {
         let weights = match &common.weights {
             Some(p) => VggWeights::from_file(p)?,
@@ -206,7 +207,7 @@ fn transfer(
     let content = content.resize_max_side(size);
     let (w, h) = (content.width, content.height);
     let style = style.resize_max_side(common.style_size.unwrap_or(size));
-    let ctx = Context_::new(common, &cfg)?;
+    let ctx = Loaded::new(common, &cfg)?;
     let t0 = Instant::now();
     let mut obs = CliObserver::new(common, output, stop, mode);
     let out = gatys::run(&ctx.vgg, &cfg, Some(&content), &style, (w, h), &ctx.sel.device, &mut obs)?;
@@ -217,7 +218,7 @@ fn transfer(
 #[allow(clippy::too_many_arguments)]
 fn finish(
     common: &Common,
-    ctx: &Context_,
+    ctx: &Loaded,
     cfg: &RunConfig,
     out: &RunOutput,
     output: &Path,
@@ -373,7 +374,7 @@ fn ablation(common: &Common, content: RgbF32, style: RgbF32, size: u32, output: 
     let (w, h) = (content.width, content.height);
     let style_small = style.resize_max_side(common.style_size.unwrap_or(size));
     let base = run_config(common, Some("conv_4"), 1.0, Init::Noise, false)?;
-    let ctx = Context_::new(common, &base)?;
+    let ctx = Loaded::new(common, &base)?;
     let t0 = Instant::now();
     let mut jobs: Vec<(String, RunConfig, bool)> = Vec::new();
     for layer in ["conv_1", "conv_4", "conv_7", "conv_10"] {
@@ -446,7 +447,7 @@ fn calibrate(common: &Common, content: RgbF32, style: RgbF32, size: u32, output:
         Some(p) => VggWeights::from_file(p)?,
         None => VggWeights::embedded()?,
     };
-    let ctx = Context_::new(common, &base)?;
+    let ctx = Loaded::new(common, &base)?;
     let t0 = Instant::now();
     let run_one = |label: &str, cfg: &RunConfig, with_content: bool, size: (u32, u32)| -> Result<Option<RunOutput>> {
         if !common.quiet {

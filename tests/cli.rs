@@ -204,3 +204,26 @@ fn ctrl_c_writes_the_current_image() {
     let img = image::open(&out).expect("the current image was written");
     assert_eq!((img.width(), img.height()), (32, 18));
 }
+
+#[test]
+fn ablation_and_calibration_sheets() {
+    let dir = tempfile::tempdir().unwrap();
+    for cmd in ["ablation", "calibrate"] {
+        let out = dir.path().join(format!("{cmd}.png"));
+        let o = burnish(&[
+            cmd, &asset("bunny.jpg"), &asset("starry_night.jpg"), "-o", s(&out), "--size", "40", "--evaluations", "2",
+            "--device", "cpu", "--quiet",
+        ]);
+        assert!(o.status.success(), "{cmd}: {}", String::from_utf8_lossy(&o.stderr));
+        let img = image::open(&out).unwrap();
+        // Several rows of 24-px results with captions under a title.
+        assert!(img.width() > 3 * 40 && img.height() > 3 * 22, "{cmd}: {}x{}", img.width(), img.height());
+    }
+    // Too small for the deep layers: a clear error instead of NaN losses.
+    let out = dir.path().join("small.png");
+    let o = burnish(&[
+        "texture", &asset("starry_night.jpg"), "-o", s(&out), "--size", "12", "--style-layers", "deep", "--device", "cpu", "--quiet",
+    ]);
+    assert_clean_error(&o, "too small for layer conv5_3");
+    assert!(!out.exists());
+}

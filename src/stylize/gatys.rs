@@ -199,6 +199,21 @@ impl Objective for Problem<'_> {
 
 /// Run one optimisation. `content` (already at the output size) is the content target and the
 /// init image for `Init::Content`; `size` is the output (width, height).
+/// Every tap needs at least one pixel after VGG's poolings.
+fn check_size(cfg: &RunConfig, width: u32, height: u32, what: &str) -> Result<()> {
+    let mut taps = cfg.style_layers.clone();
+    taps.extend(cfg.content_layer);
+    let need = crate::layers::min_side(&taps);
+    if width.min(height) < need {
+        let deepest = taps.iter().max_by_key(|t| t.conv).expect("at least one layer");
+        return Err(Error::InvalidOption(format!(
+            "{what} is {width}x{height}, too small for layer {}: each side needs at least {need} px; use a larger --size or shallower layers",
+            deepest.vgg_name()
+        )));
+    }
+    Ok(())
+}
+
 pub fn run(
     vgg: &Vgg19,
     cfg: &RunConfig,
@@ -208,6 +223,13 @@ pub fn run(
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<RunOutput> {
+    if cfg.style_layers.is_empty() {
+        return Err(Error::InvalidOption("at least one style layer is needed".into()));
+    }
+    check_size(cfg, style.width, style.height, "the style image (after resizing)")?;
+    if let Some(c) = content {
+        check_size(cfg, c.width, c.height, "the content image (after resizing)")?;
+    }
     let targets = Targets::new(vgg, cfg, content, style, device);
     run_with_targets(vgg, cfg, &targets, content, size, device, observer)
 }
@@ -224,6 +246,7 @@ pub fn run_with_targets(
     if cfg.style_layers.is_empty() {
         return Err(Error::InvalidOption("at least one style layer is needed".into()));
     }
+    check_size(cfg, width, height, "the output")?;
     let init = match (cfg.init, content) {
         (Init::Content, Some(c)) => c.resize_exact(width, height),
         (Init::Content, None) => return Err(Error::InvalidOption("--init content needs a content image".into())),
