@@ -58,7 +58,7 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Render the seed's studies as one labelled sheet: content layer conv_1/4/7/10, style
+    /// Render the standard ablation studies as one labelled sheet: content layer conv_1/4/7/10, style
     /// layers shallow/mid/deep (textures), and two noise seeds with their pixel difference.
     Ablation {
         #[command(flatten)]
