@@ -11,7 +11,7 @@ use std::time::Instant;
 use burn::tensor::{Device, Tensor};
 use burnish::backend::{self, Selected};
 use burnish::imageio::RgbF32;
-use burnish::loss::{content_loss, gram, style_layer_loss};
+use burnish::loss::{content_loss, style_layer_loss};
 use burnish::model::vgg::Vgg19;
 use burnish::model::weights::VggWeights;
 use burnish::optim::read_scalars;
@@ -80,7 +80,6 @@ fn bench(sel: Selected, size: u32, evaluations: usize) -> serde_json::Value {
     };
     let forward_ms = time(false);
     let forward_backward_ms = time(true);
-    let _ = gram; // (the Gram matrix is inside style_layer_loss)
 
     sync(&d);
     let t = Instant::now();

@@ -96,42 +96,36 @@ pub fn load_rgb(path: &Path) -> Result<RgbF32> {
         return Err(Error::EmptyFile { path: path.into() });
     }
     let bad = |reason: String| Error::BadImage { path: path.into(), reason };
-    let reader = ImageReader::open(path)
-        .map_err(|source| Error::Read { path: path.into(), source })?
-        .with_guessed_format()
-        .map_err(|e| bad(e.to_string()))?;
-    match reader.format() {
+    // Read once; every check below and the decoder work on these bytes.
+    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
+    let reader = || ImageReader::new(std::io::Cursor::new(&bytes[..])).with_guessed_format().map_err(|e| bad(e.to_string()));
+    match reader()?.format() {
         None => return Err(bad("unrecognised file contents".into())),
-        Some(image::ImageFormat::Jpeg) => check_jpeg_strictly(path)?,
+        Some(image::ImageFormat::Jpeg) => check_jpeg_strictly(&bytes).map_err(bad)?,
         Some(_) => {}
     }
-    let (w, h) = reader.into_dimensions().map_err(|e| bad(e.to_string()))?;
+    let (w, h) = reader()?.into_dimensions().map_err(|e| bad(e.to_string()))?;
     let mp = w as f64 * h as f64 / 1e6;
     if mp > MAX_MEGAPIXELS as f64 {
         return Err(Error::ImageTooLarge { path: path.into(), width: w, height: h, megapixels: mp, limit: MAX_MEGAPIXELS });
     }
-    let mut reader = ImageReader::open(path)
-        .map_err(|source| Error::Read { path: path.into(), source })?
-        .with_guessed_format()
-        .map_err(|e| bad(e.to_string()))?;
+    let mut decoder = reader()?;
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(4 << 30);
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| bad(e.to_string()))?;
+    decoder.limits(limits);
+    let img = decoder.decode().map_err(|e| bad(e.to_string()))?;
     Ok(dynamic_to_rgb(img))
 }
 
 /// JPEG decoders pad truncated or damaged data with grey and carry on; burnish refuses such
 /// files instead of stylising a half-grey picture.
-fn check_jpeg_strictly(path: &Path) -> Result<()> {
-    let bad = |reason: String| Error::BadImage { path: path.into(), reason };
-    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
-    if jpeg_scan_is_cut_off(&bytes) {
-        return Err(bad("truncated JPEG: the last scan runs into the end of the file".into()));
+fn check_jpeg_strictly(bytes: &[u8]) -> std::result::Result<(), String> {
+    if jpeg_scan_is_cut_off(bytes) {
+        return Err("truncated JPEG: the last scan runs into the end of the file".into());
     }
     let options = zune_core::options::DecoderOptions::default().set_strict_mode(true);
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(zune_core::bytestream::ZCursor::new(&bytes[..]), options);
-    decoder.decode().map_err(|e| bad(format!("corrupt JPEG data: {e:?}")))?;
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(zune_core::bytestream::ZCursor::new(bytes), options);
+    decoder.decode().map_err(|e| format!("corrupt JPEG data: {e:?}"))?;
     Ok(())
 }
 

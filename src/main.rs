@@ -116,7 +116,7 @@ fn decode_embedded(bytes: &[u8]) -> Result<RgbF32> {
 struct Loaded {
     sel: Selected,
     vgg: Vgg19,
-    weights_source: String,
+    weights: VggWeights,
 }
 
 impl Loaded {
@@ -135,7 +135,7 @@ impl Loaded {
             eprintln!("device: {}", sel.info);
         }
         let vgg = Vgg19::new(&weights, cfg.feature_scale, &sel.device);
-        Ok(Self { sel, vgg, weights_source: weights.source })
+        Ok(Self { sel, vgg, weights })
     }
 }
 
@@ -150,7 +150,7 @@ fn default_feature_scale(common: &Common) -> Result<f64> {
     // inputs of about ±2, the scale the seed's weights were tuned for.
     let convention = match &common.weights {
         None => InputConvention::CaffeBgr,
-        Some(p) => VggWeights::from_file(p)?.convention,
+        Some(p) => VggWeights::convention_of(p)?,
     };
     Ok(if convention == InputConvention::CaffeBgr { gatys::DEFAULT_FEATURE_SCALE } else { 1.0 })
 }
@@ -248,7 +248,7 @@ fn finish(
             "output": output,
             "size": [size.0, size.1],
             "settings": cfg,
-            "weights": ctx.weights_source,
+            "weights": ctx.weights.source,
             "input_convention": ctx.vgg.convention,
             "adapter": ctx.sel.info,
             "wgsl_kernels_active": cfg.kernels && ctx.sel.info.backend == "wgpu",
@@ -443,21 +443,19 @@ fn calibrate(common: &Common, content: RgbF32, style: RgbF32, size: u32, output:
     let (w, h) = (content.width, content.height);
     let style_small = style.resize_max_side(common.style_size.unwrap_or(size));
     let base = run_config(common, Some("conv_4"), 1.0, Init::Content, false)?;
-    let weights = match &common.weights {
-        Some(p) => VggWeights::from_file(p)?,
-        None => VggWeights::embedded()?,
-    };
     let ctx = Loaded::new(common, &base)?;
     let t0 = Instant::now();
     let run_one = |label: &str, cfg: &RunConfig, with_content: bool, size: (u32, u32)| -> Result<Option<RunOutput>> {
         if !common.quiet {
             eprintln!("calibration run: {label}");
         }
-        let vgg = Vgg19::new(&weights, cfg.feature_scale, &ctx.sel.device);
+        // Only a different feature scale needs the network rebuilt on the device.
+        let rescaled = (cfg.feature_scale != ctx.vgg.feature_scale).then(|| Vgg19::new(&ctx.weights, cfg.feature_scale, &ctx.sel.device));
+        let vgg = rescaled.as_ref().unwrap_or(&ctx.vgg);
         let mut obs = CliObserver::new(common, output, stop.clone(), label);
         obs.save_every = None;
         let c = if with_content { Some(&content) } else { None };
-        let out = gatys::run(&vgg, cfg, c, &style_small, size, &ctx.sel.device, &mut obs)?;
+        let out = gatys::run(vgg, cfg, c, &style_small, size, &ctx.sel.device, &mut obs)?;
         obs.finish();
         Ok(if out.stopped { None } else { Some(out) })
     };

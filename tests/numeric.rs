@@ -145,6 +145,15 @@ fn feature_scale_divides_every_activation() {
     }
 }
 
+/// Write (name, shape, little-endian f32 bytes) tensors with the safetensors crate.
+fn write_f32_safetensors(path: &std::path::Path, tensors: &[(String, Vec<usize>, Vec<u8>)]) {
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap()))
+        .collect();
+    safetensors::serialize_to_file(views, None, path).unwrap();
+}
+
 #[test]
 fn wrong_weights_name_the_layer() {
     let dir = tempfile::tempdir().unwrap();
@@ -164,12 +173,8 @@ fn wrong_weights_name_the_layer() {
             tensors.push((format!("{name}.bias"), vec![c.out_channels], c.bias.iter().flat_map(|v| v.to_le_bytes()).collect()));
         }
     }
-    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
-        .iter()
-        .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap()))
-        .collect();
     let path = dir.path().join("bad.safetensors");
-    safetensors::serialize_to_file(views, None, &path).unwrap();
+    write_f32_safetensors(&path, &tensors);
     let err = VggWeights::from_file(&path).unwrap_err().to_string();
     assert!(err.contains("conv2_1") && err.contains("expected [128, 64, 3, 3]"), "{err}");
 }
@@ -510,14 +515,15 @@ fn torchvision_pth_and_safetensors_load_with_torchvision_convention() {
         bufs.push((format!("features.{n}.weight"), vec![c.out_channels, c.in_channels, 3, 3], c.weight.iter().flat_map(|v| v.to_le_bytes()).collect()));
         bufs.push((format!("features.{n}.bias"), vec![c.out_channels], c.bias.iter().flat_map(|v| v.to_le_bytes()).collect()));
     }
-    let views: Vec<(String, safetensors::tensor::TensorView)> = bufs
-        .iter()
-        .map(|(n, s, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap()))
-        .collect();
     let st = dir.path().join("vgg19.safetensors");
-    safetensors::serialize_to_file(views, None, &st).unwrap();
+    write_f32_safetensors(&st, &bufs);
     let tv2 = VggWeights::from_file(&st).unwrap();
     assert_eq!(tv2.convention, InputConvention::TorchvisionRgb);
+    // The header-only check agrees with full loading.
+    assert_eq!(VggWeights::convention_of(&st).unwrap(), InputConvention::TorchvisionRgb);
+    assert_eq!(VggWeights::convention_of(&pth).unwrap(), InputConvention::TorchvisionRgb);
+    let ours_path = std::path::Path::new("weights/vgg19-imagenet-conv.f16.safetensors");
+    assert_eq!(VggWeights::convention_of(ours_path).unwrap(), InputConvention::CaffeBgr);
 
     // conv1_1 under torchvision's convention: (x - mean) / std in RGB order, no channel reversal.
     // Reference: a direct convolution loop written here, independent of burn's conv2d.

@@ -86,6 +86,34 @@ impl VggWeights {
         }
     }
 
+    /// The input convention of a weights file without loading its tensors: safetensors files say
+    /// it in their metadata (or by their key names); anything else is a torchvision checkpoint.
+    pub fn convention_of(path: &Path) -> Result<InputConvention> {
+        use std::io::Read;
+        let err = |reason: String| Error::Weights { path: path.into(), reason };
+        let mut file = std::fs::File::open(path).map_err(|source| Error::Read { path: path.into(), source })?;
+        let mut len = [0u8; 8];
+        if file.read_exact(&mut len).is_err() {
+            return Ok(InputConvention::TorchvisionRgb);
+        }
+        let n = u64::from_le_bytes(len);
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if n < 2 || n + 8 > size {
+            return Ok(InputConvention::TorchvisionRgb);
+        }
+        let mut header = vec![0u8; n as usize];
+        file.read_exact(&mut header).map_err(|e| err(e.to_string()))?;
+        if header[0] != b'{' {
+            return Ok(InputConvention::TorchvisionRgb);
+        }
+        let header = String::from_utf8_lossy(&header);
+        Ok(if header.contains("\"features.0.weight\"") || (header.contains("RGB") && !header.contains("BGR")) {
+            InputConvention::TorchvisionRgb
+        } else {
+            InputConvention::CaffeBgr
+        })
+    }
+
     /// Parse a safetensors file held in memory.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self> {
         let err = |reason: String| Error::Weights { path: path.into(), reason };

@@ -197,8 +197,6 @@ impl Objective for Problem<'_> {
     }
 }
 
-/// Run one optimisation. `content` (already at the output size) is the content target and the
-/// init image for `Init::Content`; `size` is the output (width, height).
 /// Every tap needs at least one pixel after VGG's poolings.
 fn check_size(cfg: &RunConfig, width: u32, height: u32, what: &str) -> Result<()> {
     let mut taps = cfg.style_layers.clone();
@@ -214,6 +212,8 @@ fn check_size(cfg: &RunConfig, width: u32, height: u32, what: &str) -> Result<()
     Ok(())
 }
 
+/// Run one optimisation. `content` (already at the output size) is the content target and the
+/// init image for `Init::Content`; `size` is the output (width, height).
 pub fn run(
     vgg: &Vgg19,
     cfg: &RunConfig,
@@ -223,9 +223,7 @@ pub fn run(
     device: &Device,
     observer: &mut dyn Observer,
 ) -> Result<RunOutput> {
-    if cfg.style_layers.is_empty() {
-        return Err(Error::InvalidOption("at least one style layer is needed".into()));
-    }
+    // (run_with_targets checks the layer list and the output size.)
     check_size(cfg, style.width, style.height, "the style image (after resizing)")?;
     if let Some(c) = content {
         check_size(cfg, c.width, c.height, "the content image (after resizing)")?;
