@@ -74,6 +74,103 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Stylize images (or folders of images) in one pass with a feed-forward network.
+    Stylize {
+        /// Input images and/or folders of images.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Output: an image file for a single input image, else a folder (created if needed).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// A shipped style (see `burnish styles`), or a network file: burnish .safetensors,
+        /// pytorch/examples TransformerNet .pth, or an ml5.js checkpoint folder / manifest.json.
+        #[arg(short, long, default_value = "scream")]
+        model: String,
+        /// Scale each input so its largest side is at most this many pixels (default: as it is).
+        #[arg(long)]
+        size: Option<u32>,
+        /// Compute device.
+        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+        device: DeviceArg,
+        /// No progress output.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// List the shipped styles.
+    Styles,
+    /// Train a feed-forward network for STYLE on a folder of photos (Johnson et al. 2016).
+    Train(TrainArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Style image.
+    pub style: PathBuf,
+    /// Folder of training photos (unreadable files are skipped with a warning).
+    #[arg(long)]
+    pub photos: PathBuf,
+    /// Output folder: checkpoint.safetensors, model.safetensors, losses.csv/.png, previews, config.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Continue from OUT/checkpoint.safetensors exactly where it stopped (same options; --iterations may grow).
+    #[arg(long)]
+    pub resume: bool,
+    /// Total iterations (batches).
+    #[arg(long, default_value_t = 40_000)]
+    pub iterations: usize,
+    #[arg(long, default_value_t = 4)]
+    pub batch: usize,
+    /// Side of the random square crops.
+    #[arg(long, default_value_t = 256)]
+    pub crop: u32,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Channels of the network's first layer (32 = Johnson et al.; the rest scale with it).
+    #[arg(long, default_value_t = 32)]
+    pub width: usize,
+    #[arg(long, default_value = "conv_4")]
+    pub content_layer: String,
+    #[arg(long, default_value_t = 1.0)]
+    pub content_weight: f64,
+    /// Style layers: names or a preset (shallow = conv_1..5).
+    #[arg(long, default_value = "shallow")]
+    pub style_layers: String,
+    #[arg(long, default_value_t = 1e6)]
+    pub style_weight: f64,
+    /// Total-variation weight (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    pub tv_weight: f64,
+    /// VGG feature scale k (see README, Calibration).
+    #[arg(long, default_value_t = 58.0)]
+    pub feature_scale: f64,
+    /// Largest side of the style image when its Gram matrices are taken.
+    #[arg(long, default_value_t = 256)]
+    pub style_size: u32,
+    /// Seed for the initial network, the data order and the crops.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write a checkpoint every N iterations (and on Ctrl-C and at the end).
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: usize,
+    /// Stylize the preview photo every N iterations (OUT/preview-ITER.jpg).
+    #[arg(long, default_value_t = 200)]
+    pub preview_every: usize,
+    /// The preview photo (default: the first photo of the folder).
+    #[arg(long)]
+    pub preview: Option<PathBuf>,
+    /// Stop after this many seconds (checkpointing first), e.g. to fit a time slot.
+    #[arg(long)]
+    pub max_seconds: Option<f64>,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+    /// Use burn's plain tensor ops for the Gram matrix and losses instead of the WGSL kernels.
+    #[arg(long)]
+    pub no_kernels: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// The inputs of a study that renders one sheet.

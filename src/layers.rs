@@ -15,7 +15,7 @@ pub const VGG19_CONVS: [&str; 16] = [
 pub const BLOCK_STARTS: [usize; 5] = [0, 2, 4, 8, 12];
 
 /// One tap of the loss network: a convolution's output before or after its ReLU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Tap {
     /// 0-based convolution index (0 = conv1_1 = conv_1).
     pub conv: usize,

@@ -23,6 +23,8 @@ use burnish::optim::lbfgs::LineSearch;
 use burnish::sheet::{self, Cell, Series};
 use burnish::stylize::gatys::{self, Init, Losses, Observer, OptimizerKind, RunConfig, RunOutput};
 
+mod fastcli;
+
 static DEMO_CONTENT: &[u8] = include_bytes!("../web/assets/bunny.jpg");
 static DEMO_STYLE: &[u8] = include_bytes!("../web/assets/starry_night.jpg");
 
@@ -90,6 +92,9 @@ fn run(cli: Cli, stop: Arc<AtomicBool>) -> Result<ExitCode> {
             let (content, style) = load_study(&study)?;
             calibrate(&common, content, style, study.size, &study.output, stop)
         }
+        Command::Stylize { inputs, output, model, size, device, quiet } => fastcli::stylize(&inputs, &output, &model, size, device, quiet),
+        Command::Styles => fastcli::styles(),
+        Command::Train(args) => fastcli::train(&args, stop),
     }
 }
 

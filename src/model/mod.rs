@@ -1,2 +1,5 @@
 pub mod vgg;
 pub mod weights;
+pub mod transformer;
+pub mod netio;
+pub mod shipped;

@@ -58,9 +58,9 @@ pub fn vgg19_channels() -> [(usize, usize); 16] {
 pub const TORCHVISION_FEATURE_INDEX: [usize; 16] = [0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34];
 
 /// A raw tensor read from a file: shape and f32 values.
-struct Raw {
-    shape: Vec<usize>,
-    data: Vec<f32>,
+pub(crate) struct Raw {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
 }
 
 /// The weights that ship inside the binary (weights/vgg19-imagenet-conv.f16.safetensors).
@@ -207,7 +207,7 @@ impl VggWeights {
     }
 }
 
-fn looks_like_safetensors(bytes: &[u8]) -> bool {
+pub(crate) fn looks_like_safetensors(bytes: &[u8]) -> bool {
     if bytes.len() < 10 {
         return false;
     }
@@ -215,7 +215,7 @@ fn looks_like_safetensors(bytes: &[u8]) -> bool {
     n > 1 && n < bytes.len() as u64 && bytes[8] == b'{'
 }
 
-fn decode(dtype: safetensors::Dtype, data: &[u8]) -> std::result::Result<Vec<f32>, String> {
+pub(crate) fn decode(dtype: safetensors::Dtype, data: &[u8]) -> std::result::Result<Vec<f32>, String> {
     use safetensors::Dtype;
     Ok(match dtype {
         Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),

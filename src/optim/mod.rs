@@ -56,3 +56,9 @@ pub fn read_scalars(values: Vec<Tensor<1>>) -> Result<Vec<f64>> {
 pub(crate) fn dot(a: &Tensor<1>, b: &Tensor<1>) -> Tensor<1> {
     (a.clone() * b.clone()).sum()
 }
+
+/// Read a whole tensor to the host (checkpoints, previews).
+pub fn read_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
+    let data = pollster::block_on(t.into_data_async()).map_err(|e| Error::Device(format!("{e:?}")))?;
+    data.try_into_vec_as::<f32>().map_err(|e| Error::Device(format!("{e:?}")))
+}

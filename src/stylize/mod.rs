@@ -1,1 +1,2 @@
 pub mod gatys;
+pub mod train;

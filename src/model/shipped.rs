@@ -1,0 +1,30 @@
+//! The style networks that ship inside the binary (trained with `burnish train`; see weights/README.md).
+
+use std::path::Path;
+
+use super::netio::{self, NetFile};
+use crate::error::{Error, Result};
+
+pub struct Shipped {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub bytes: &'static [u8],
+}
+
+pub static SHIPPED: &[Shipped] = &[];
+
+/// A shipped style by name, or a network file / ml5 folder by path.
+pub fn resolve(model: &str) -> Result<NetFile> {
+    if let Some(s) = SHIPPED.iter().find(|s| s.name.eq_ignore_ascii_case(model)) {
+        return netio::load_safetensors(s.bytes, Path::new(&format!("<shipped {}>", s.name)));
+    }
+    let path = Path::new(model);
+    if path.exists() {
+        return netio::load(path);
+    }
+    let names: Vec<&str> = SHIPPED.iter().map(|s| s.name).collect();
+    Err(Error::InvalidOption(format!(
+        "--model {model}: not a shipped style ({}) and no such file or folder",
+        if names.is_empty() { "none shipped in this build".to_string() } else { names.join(", ") }
+    )))
+}

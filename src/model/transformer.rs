@@ -1,0 +1,340 @@
+//! The feed-forward style network (Johnson et al. 2016) with the now-standard fixes: reflection
+//! padding, instance norm, residual blocks and nearest upsampling + convolution. The same struct
+//! also runs imported networks of another layout: ml5.js / lengstrom checkpoints (TensorFlow
+//! "SAME" zero padding, transposed convolutions, tanh output) and pytorch/examples state dicts.
+//!
+//! Parameters are kept as flat 1-D tensors in a fixed order (see [`TransformerNet::names`]) so
+//! that the optimiser, checkpoints and importers all see one list. Names follow
+//! pytorch/examples' `TransformerNet` (`conv1.conv2d.weight`, `in1.weight`, `res1.conv1...`).
+
+use burn::tensor::activation::{relu, tanh};
+use burn::tensor::module::{conv_transpose2d, conv2d, interpolate};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, InterpolateMode, InterpolateOptions, PadMode};
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+/// How a convolution pads its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Padding {
+    /// Reflection padding of k/2 on every side (pytorch/examples, burnish's own networks).
+    Reflect,
+    /// TensorFlow "SAME" zero padding (extra row/column at the bottom/right).
+    TfSame,
+}
+
+/// How the decoder doubles the resolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Upsample {
+    /// Nearest-neighbour 2x, then a stride-1 convolution (no checkerboard artefacts).
+    NearestConv,
+    /// 3x3 stride-2 transposed convolution with TensorFlow "SAME" semantics (ml5.js).
+    Transposed,
+}
+
+/// How the last convolution's output becomes pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Output {
+    /// The output is already in 0..255 units (pytorch/examples); no norm on the last layer.
+    Linear,
+    /// Instance norm on the last layer too, then tanh(x) * 150 + 127.5 (lengstrom / ml5.js).
+    Tanh150,
+}
+
+/// The layout of a network: everything needed besides the parameter values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetSpec {
+    /// Channels of the first layer; the encoder uses width, 2·width, 4·width (Johnson: 32).
+    pub width: usize,
+    pub residual_blocks: usize,
+    pub padding: Padding,
+    pub upsample: Upsample,
+    pub output: Output,
+    /// The network sees RGB in 0..input_scale (pytorch/examples: 255, ml5.js: 1).
+    pub input_scale: f32,
+    pub norm_eps: f64,
+    /// Convolutions have biases (pytorch/examples: yes; lengstrom: no).
+    pub conv_bias: bool,
+}
+
+impl NetSpec {
+    /// burnish's own networks: pytorch/examples' layout (so their state dicts load as they are).
+    pub fn johnson(width: usize) -> Self {
+        Self {
+            width,
+            residual_blocks: 5,
+            padding: Padding::Reflect,
+            upsample: Upsample::NearestConv,
+            output: Output::Linear,
+            input_scale: 255.0,
+            norm_eps: 1e-5,
+            conv_bias: true,
+        }
+    }
+
+    /// lengstrom/fast-style-transfer as shipped by ml5.js.
+    pub fn ml5() -> Self {
+        Self {
+            width: 32,
+            residual_blocks: 5,
+            padding: Padding::TfSame,
+            upsample: Upsample::Transposed,
+            output: Output::Tanh150,
+            input_scale: 1.0,
+            norm_eps: 1e-3,
+            conv_bias: false,
+        }
+    }
+
+    /// The layers in order.
+    pub fn layers(&self) -> Vec<Layer> {
+        let w = self.width;
+        let norm_last = self.output == Output::Tanh150;
+        let mut v = vec![
+            Layer::conv("conv1", Some("in1"), 3, w, 9, 1, true),
+            Layer::conv("conv2", Some("in2"), w, 2 * w, 3, 2, true),
+            Layer::conv("conv3", Some("in3"), 2 * w, 4 * w, 3, 2, true),
+        ];
+        for r in 1..=self.residual_blocks {
+            let (c1, n1, c2, n2) = (format!("res{r}.conv1"), format!("res{r}.in1"), format!("res{r}.conv2"), format!("res{r}.in2"));
+            v.push(Layer::conv(&c1, Some(&n1), 4 * w, 4 * w, 3, 1, true));
+            v.push(Layer::conv(&c2, Some(&n2), 4 * w, 4 * w, 3, 1, false));
+        }
+        let up = |name: &str, norm: &str, cin, cout| {
+            let mut l = Layer::conv(name, Some(norm), cin, cout, 3, 2, true);
+            l.kind = LayerKind::Up(self.upsample);
+            l
+        };
+        v.push(up("deconv1", "in4", 4 * w, 2 * w));
+        v.push(up("deconv2", "in5", 2 * w, w));
+        v.push(Layer::conv("deconv3", norm_last.then_some("in6"), w, 3, 9, 1, false));
+        v
+    }
+
+    /// (name, shape) of every parameter, in the order of [`TransformerNet::params`].
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let mut out = Vec::new();
+        for l in self.layers() {
+            let shape = match l.kind {
+                // burn / PyTorch transposed-conv layout: [in, out, k, k].
+                LayerKind::Up(Upsample::Transposed) => vec![l.cin, l.cout, l.k, l.k],
+                _ => vec![l.cout, l.cin, l.k, l.k],
+            };
+            out.push((format!("{}.conv2d.weight", l.name), shape));
+            if self.conv_bias {
+                out.push((format!("{}.conv2d.bias", l.name), vec![l.cout]));
+            }
+            if let Some(n) = &l.norm {
+                out.push((format!("{n}.weight"), vec![l.cout]));
+                out.push((format!("{n}.bias"), vec![l.cout]));
+            }
+        }
+        out
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        self.param_shapes().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LayerKind {
+    Conv { stride: usize },
+    Up(Upsample),
+}
+
+#[derive(Clone, Debug)]
+pub struct Layer {
+    pub name: String,
+    pub norm: Option<String>,
+    pub cin: usize,
+    pub cout: usize,
+    pub k: usize,
+    pub kind: LayerKind,
+    pub relu: bool,
+}
+
+impl Layer {
+    fn conv(name: &str, norm: Option<&str>, cin: usize, cout: usize, k: usize, stride: usize, relu: bool) -> Self {
+        Self { name: name.into(), norm: norm.map(Into::into), cin, cout, k, kind: LayerKind::Conv { stride }, relu }
+    }
+}
+
+/// A network on a device: its layout and its parameters (flat, in [`NetSpec::param_shapes`] order).
+#[derive(Clone, Debug)]
+pub struct TransformerNet {
+    pub spec: NetSpec,
+    pub params: Vec<Tensor<1>>,
+}
+
+impl TransformerNet {
+    /// Parameters from host values, checked against the layout.
+    pub fn from_values(spec: NetSpec, values: Vec<Vec<f32>>, device: &Device) -> Self {
+        let shapes = spec.param_shapes();
+        assert_eq!(shapes.len(), values.len(), "one value vector per parameter");
+        let params = values
+            .into_iter()
+            .zip(&shapes)
+            .map(|(v, (name, s))| {
+                assert_eq!(v.len(), s.iter().product::<usize>(), "parameter {name}");
+                Tensor::from_data(TensorData::new(v, [s.iter().product::<usize>()]), device)
+            })
+            .collect();
+        Self { spec, params }
+    }
+
+    /// Fresh parameters as PyTorch initialises them (Kaiming-uniform with a = sqrt(5), i.e.
+    /// U(±1/sqrt(fan_in)) for weights and biases; instance-norm scale 1, shift 0), seeded.
+    pub fn init(spec: NetSpec, seed: u64, device: &Device) -> Self {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut values = Vec::new();
+        let mut fan_in = 1usize;
+        for (name, shape) in spec.param_shapes() {
+            let n: usize = shape.iter().product();
+            let v = if name.ends_with("conv2d.weight") {
+                // conv [out, in, k, k]: fan_in = in·k·k; transposed [in, out, k, k]: PyTorch uses out·k·k.
+                fan_in = shape[1] * shape[2] * shape[3];
+                let bound = 1.0 / (fan_in as f32).sqrt();
+                (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+            } else if name.ends_with("conv2d.bias") {
+                let bound = 1.0 / (fan_in as f32).sqrt();
+                (0..n).map(|_| rng.random_range(-bound..bound)).collect()
+            } else if name.ends_with(".weight") {
+                vec![1.0; n]
+            } else {
+                vec![0.0; n]
+            };
+            values.push(v);
+        }
+        Self::from_values(spec, values, device)
+    }
+
+    /// Parameter names in order.
+    pub fn names(&self) -> Vec<String> {
+        self.spec.param_shapes().into_iter().map(|(n, _)| n).collect()
+    }
+
+    pub fn to_device(&self, device: &Device) -> Self {
+        Self { spec: self.spec.clone(), params: self.params.iter().map(|p| p.clone().to_device(device)).collect() }
+    }
+
+    /// Parameters as host vectors (one device read each).
+    pub fn values(&self) -> crate::Result<Vec<Vec<f32>>> {
+        self.params.iter().map(|p| crate::optim::read_vec(p.clone())).collect()
+    }
+
+    /// Stylize a batch of RGB 0..1 images [b, 3, h, w]; h and w must be multiples of 4 (see
+    /// [`TransformerNet::stylize`] for any size). Returns RGB in 0..1 units, unclamped for
+    /// [`Output::Linear`] (training wants the raw values).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let spec = &self.spec;
+        let mut h = if spec.input_scale != 1.0 { x.mul_scalar(spec.input_scale) } else { x };
+        let mut p = self.params.iter().cloned();
+        let layers = spec.layers();
+        let mut i = 0;
+        while i < layers.len() {
+            let l = &layers[i];
+            if l.name.starts_with("res") && l.name.ends_with("conv1") {
+                let skip = h.clone();
+                let a = self.layer(l, h, &mut p);
+                let b = self.layer(&layers[i + 1], a, &mut p);
+                h = b + skip;
+                i += 2;
+            } else {
+                h = self.layer(l, h, &mut p);
+                i += 1;
+            }
+        }
+        match spec.output {
+            Output::Linear => h.div_scalar(255.0),
+            Output::Tanh150 => tanh(h).mul_scalar(150.0 / 255.0).add_scalar(127.5 / 255.0),
+        }
+    }
+
+    fn layer(&self, l: &Layer, x: Tensor<4>, p: &mut impl Iterator<Item = Tensor<1>>) -> Tensor<4> {
+        let spec = &self.spec;
+        let mut next = |shape: [usize; 4]| p.next().expect("parameter count matches the layout").reshape(shape);
+        let k = l.k;
+        let weight = match l.kind {
+            LayerKind::Up(Upsample::Transposed) => next([l.cin, l.cout, k, k]),
+            _ => next([l.cout, l.cin, k, k]),
+        };
+        let bias = spec.conv_bias.then(|| next([1, 1, 1, l.cout]).reshape([l.cout]));
+        let mut y = match l.kind {
+            LayerKind::Conv { stride } => conv(pad(x, k, stride, spec.padding), weight, bias, stride),
+            LayerKind::Up(Upsample::NearestConv) => {
+                let [_, _, hh, ww] = x.dims();
+                let up = interpolate(x, InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([2 * hh, 2 * ww]));
+                conv(pad(up, k, 1, spec.padding), weight, bias, 1)
+            }
+            LayerKind::Up(Upsample::Transposed) => {
+                // TF conv2d_transpose, SAME, stride 2: the adjoint of a SAME conv on the 2n-sized
+                // output, which pads 0 before and 1 after; i.e. the full transposed conv cropped to [0, 2n).
+                let [_, _, hh, ww] = x.dims();
+                let full = conv_transpose2d(x, weight, bias, ConvTransposeOptions::new([2, 2], [0, 0], [0, 0], [1, 1], 1));
+                full.narrow(2, 0, 2 * hh).narrow(3, 0, 2 * ww)
+            }
+        };
+        if l.norm.is_some() {
+            let scale = next([1, 1, 1, l.cout]).reshape([1, l.cout, 1, 1]);
+            let shift = next([1, 1, 1, l.cout]).reshape([1, l.cout, 1, 1]);
+            y = instance_norm(y, spec.norm_eps) * scale + shift;
+        }
+        if l.relu { relu(y) } else { y }
+    }
+
+    /// Stylize one image of any size (at least 1x1): reflect-pad to a multiple of 4, run, crop back,
+    /// clamp to 0..1. `x`: [1, 3, h, w].
+    pub fn stylize(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let (ph, pw) = ((4 - h % 4) % 4, (4 - w % 4) % 4);
+        let x = if ph + pw > 0 { pad_to(x, ph, pw) } else { x };
+        self.forward(x).narrow(2, 0, h).narrow(3, 0, w).clamp(0.0, 1.0)
+    }
+}
+
+/// Pad the bottom/right by (ph, pw) pixels, reflecting where the image is big enough, else repeating the edge.
+fn pad_to(x: Tensor<4>, ph: usize, pw: usize) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let mode = if h > ph && w > pw { PadMode::Reflect } else { PadMode::Edge };
+    x.pad([(0, 0), (0, 0), (0, ph), (0, pw)], mode)
+}
+
+fn pad(x: Tensor<4>, k: usize, stride: usize, padding: Padding) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    match padding {
+        Padding::Reflect => {
+            let p = k / 2;
+            // Reflection needs p < size; tiny maps (only in odd tests) fall back to edge padding.
+            let mode = if h > p && w > p { PadMode::Reflect } else { PadMode::Edge };
+            x.pad([(0, 0), (0, 0), (p, p), (p, p)], mode)
+        }
+        Padding::TfSame => {
+            let (t, b) = tf_same(h, k, stride);
+            let (l, r) = tf_same(w, k, stride);
+            x.pad([(0, 0), (0, 0), (t, b), (l, r)], PadMode::Constant(0.0))
+        }
+    }
+}
+
+/// TensorFlow "SAME" padding (before, after) for size n, kernel k, stride s.
+pub fn tf_same(n: usize, k: usize, s: usize) -> (usize, usize) {
+    let out = n.div_ceil(s);
+    let total = ((out - 1) * s + k).saturating_sub(n);
+    (total / 2, total - total / 2)
+}
+
+fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize) -> Tensor<4> {
+    conv2d(x, weight, bias, ConvOptions::new([stride, stride], [0, 0], [1, 1], 1))
+}
+
+/// Instance norm without affine: per image and channel, (x - mean) / sqrt(var + eps), biased variance.
+pub fn instance_norm(x: Tensor<4>, eps: f64) -> Tensor<4> {
+    let mean = x.clone().mean_dim(3).mean_dim(2);
+    let centered = x - mean;
+    let var = centered.clone().square().mean_dim(3).mean_dim(2);
+    centered / var.add_scalar(eps).sqrt()
+}

@@ -1,0 +1,351 @@
+//! Training a feed-forward style network (Johnson et al. 2016) with the Gatys losses: random
+//! crops of photos in batches, Adam, checkpoints that resume exactly (parameters, Adam moments,
+//! iteration; the data order is a pure function of the seed and the iteration).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::imageio::{self, RgbF32};
+use crate::layers::Tap;
+use crate::loss::{content_loss, gram, style_layer_loss, total_variation};
+use crate::model::netio;
+use crate::model::transformer::{NetSpec, TransformerNet};
+use crate::model::vgg::Vgg19;
+
+/// Everything that defines a training run (saved with the weights and in checkpoints).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainConfig {
+    /// The style image it was trained on (file name only in shipped weights).
+    pub style: String,
+    /// Largest side of the style image when its Gram matrices are taken.
+    pub style_size: u32,
+    pub batch: usize,
+    pub crop: u32,
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    pub eps: f64,
+    pub content_layer: Tap,
+    pub style_layers: Vec<Tap>,
+    pub content_weight: f64,
+    pub style_weight: f64,
+    pub tv_weight: f64,
+    pub feature_scale: f64,
+    pub width: usize,
+    /// Total iterations (batches) to train for.
+    pub iterations: usize,
+    pub seed: u64,
+    pub kernels: bool,
+}
+
+impl TrainConfig {
+    /// The calibrated Gatys defaults (content conv_4, style conv_1..5, sw 1e6, cw 1, k 58), batch
+    /// 4 of 256² crops, Adam lr 1e-3.
+    pub fn defaults(style: &str) -> Self {
+        use crate::stylize::gatys::{DEFAULT_CONTENT_WEIGHT, DEFAULT_FEATURE_SCALE, DEFAULT_STYLE_WEIGHT};
+        Self {
+            style: style.into(),
+            style_size: 256,
+            batch: 4,
+            crop: 256,
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            content_layer: Tap { conv: 3, relu: false },
+            style_layers: (0..5).map(|conv| Tap { conv, relu: false }).collect(),
+            content_weight: DEFAULT_CONTENT_WEIGHT,
+            style_weight: DEFAULT_STYLE_WEIGHT,
+            tv_weight: 0.0,
+            feature_scale: DEFAULT_FEATURE_SCALE,
+            width: 32,
+            iterations: 40_000,
+            seed: 0,
+            kernels: true,
+        }
+    }
+}
+
+/// The photos of a training folder, in a fixed (sorted) order.
+pub struct Photos {
+    pub files: Vec<PathBuf>,
+}
+
+impl Photos {
+    pub fn scan(dir: &Path) -> Result<Self> {
+        let rd = std::fs::read_dir(dir).map_err(|source| Error::Read { path: dir.into(), source })?;
+        let mut files: Vec<PathBuf> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png" | "webp" | "bmp" | "tif" | "tiff")
+                    })
+            })
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::InvalidOption(format!(
+                "{} holds no images (.jpg, .jpeg, .png, .webp, .bmp, .tif); point --photos at a folder of training photos",
+                dir.display()
+            )));
+        }
+        Ok(Self { files })
+    }
+
+    /// The photo index for sample `n` (counting all samples ever drawn): a fresh seeded
+    /// permutation every epoch, so the order depends only on (seed, n).
+    pub fn index(&self, seed: u64, n: usize) -> usize {
+        let len = self.files.len();
+        let (epoch, pos) = (n / len, n % len);
+        let mut perm: Vec<usize> = (0..len).collect();
+        perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        perm[pos]
+    }
+}
+
+/// A random `crop`² crop (after scaling the short side to at least `crop`), seeded by (seed, n).
+pub fn random_crop(img: &RgbF32, crop: u32, seed: u64, n: usize) -> RgbF32 {
+    let short = img.width.min(img.height);
+    let img = if short < crop {
+        let s = crop as f64 / short as f64;
+        img.resize_exact(((img.width as f64 * s).ceil() as u32).max(crop), ((img.height as f64 * s).ceil() as u32).max(crop))
+    } else {
+        img.clone()
+    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed.wrapping_add(0xC0FFEE).wrapping_mul(31).wrapping_add(n as u64));
+    let x0 = rng.random_range(0..=img.width - crop);
+    let y0 = rng.random_range(0..=img.height - crop);
+    let mut data = Vec::with_capacity((crop * crop * 3) as usize);
+    for y in y0..y0 + crop {
+        let row = ((y * img.width + x0) * 3) as usize;
+        data.extend_from_slice(&img.data[row..row + (crop * 3) as usize]);
+    }
+    RgbF32::new(crop, crop, data)
+}
+
+/// Losses of one iteration (weighted).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct StepLosses {
+    pub iteration: usize,
+    pub total: f64,
+    pub content: f64,
+    pub style: f64,
+    pub tv: f64,
+}
+
+/// A training run in progress.
+pub struct Trainer {
+    pub cfg: TrainConfig,
+    pub net: TransformerNet,
+    m: Vec<Tensor<1>>,
+    v: Vec<Tensor<1>>,
+    /// Iterations done.
+    pub iteration: usize,
+    /// Samples drawn so far (skipped unreadable photos advance it too).
+    pub samples: usize,
+    pub history: Vec<StepLosses>,
+    vgg: Vgg19,
+    style_grams: Vec<Tensor<3>>,
+    device: Device,
+    /// Unreadable photos seen (reported once each).
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+impl Trainer {
+    /// A fresh run: seeded initial parameters.
+    pub fn new(cfg: TrainConfig, style: &RgbF32, vgg: Vgg19, device: &Device) -> Result<Self> {
+        let net = TransformerNet::init(NetSpec::johnson(cfg.width), cfg.seed, device);
+        let zeros = |p: &Tensor<1>| p.zeros_like();
+        let m = net.params.iter().map(zeros).collect();
+        let v = net.params.iter().map(zeros).collect();
+        Self::assemble(cfg, style, vgg, device, net, m, v, 0, 0, Vec::new())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        cfg: TrainConfig,
+        style: &RgbF32,
+        vgg: Vgg19,
+        device: &Device,
+        net: TransformerNet,
+        m: Vec<Tensor<1>>,
+        v: Vec<Tensor<1>>,
+        iteration: usize,
+        samples: usize,
+        history: Vec<StepLosses>,
+    ) -> Result<Self> {
+        if cfg.batch == 0 || cfg.crop < 16 || cfg.crop % 4 != 0 {
+            return Err(Error::InvalidOption("batch must be at least 1 and the crop a multiple of 4 of at least 16 px".into()));
+        }
+        let mut taps = cfg.style_layers.clone();
+        taps.push(cfg.content_layer);
+        let need = crate::layers::min_side(&taps);
+        if cfg.crop < need || style.width.min(style.height) < need {
+            return Err(Error::InvalidOption(format!("crops and the style image need at least {need} px per side for these layers")));
+        }
+        let sx = crate::stylize::gatys::image_tensor(style, device);
+        let style_grams = vgg.forward(sx, &cfg.style_layers).into_iter().map(|f| gram(f, cfg.kernels)).collect();
+        Ok(Self { cfg, net, m, v, iteration, samples, history, vgg, style_grams, device: device.clone(), skipped: Vec::new() })
+    }
+
+    /// Draw the next batch [b, 3, crop, crop], skipping unreadable photos.
+    fn next_batch(&mut self, photos: &Photos) -> Result<Tensor<4>> {
+        let (b, c) = (self.cfg.batch, self.cfg.crop);
+        let mut data = Vec::with_capacity(b * 3 * (c * c) as usize);
+        let mut got = 0;
+        let mut misses = 0;
+        while got < b {
+            let n = self.samples;
+            self.samples += 1;
+            let path = &photos.files[photos.index(self.cfg.seed, n)];
+            match imageio::load_rgb(path) {
+                Ok(img) => {
+                    data.extend(random_crop(&img, c, self.cfg.seed, n).to_chw());
+                    got += 1;
+                }
+                Err(e) => {
+                    if !self.skipped.iter().any(|(p, _)| p == path) {
+                        self.skipped.push((path.clone(), e.to_string()));
+                    }
+                    misses += 1;
+                    if misses > photos.files.len() {
+                        return Err(Error::InvalidOption("none of the photos in the folder could be read".into()));
+                    }
+                }
+            }
+        }
+        Ok(Tensor::from_data(TensorData::new(data, [b, 3, c as usize, c as usize]), &self.device))
+    }
+
+    /// One iteration: forward, losses, backward, Adam. Returns the losses (one host read).
+    pub fn step(&mut self, photos: &Photos) -> Result<StepLosses> {
+        let x = self.next_batch(photos)?;
+        let cfg = &self.cfg;
+        let b = cfg.batch;
+                let params: Vec<Tensor<1>> = self.net.params.iter().map(|p| p.clone().autodiff().require_grad()).collect();
+        let net = TransformerNet { spec: self.net.spec.clone(), params: params.clone() };
+        let content_target = self.vgg.forward(x.clone(), &[cfg.content_layer]).remove(0);
+        let y = net.forward(x.autodiff());
+        let vgg = &self.vgg;
+        let mut taps = vec![cfg.content_layer];
+        taps.extend(cfg.style_layers.iter().copied());
+        let mut feats = vgg.forward(y.clone(), &taps).into_iter();
+        let content = content_loss(feats.next().expect("content tap"), content_target.autodiff(), cfg.kernels).mul_scalar(cfg.content_weight);
+        let mut style = Tensor::<1>::zeros([1], &self.device).autodiff();
+        for (f, g) in feats.zip(&self.style_grams) {
+            style = style + style_layer_loss(f, g.clone().repeat_dim(0, b).autodiff(), cfg.kernels);
+        }
+        let style = style.mul_scalar(cfg.style_weight);
+        let tv = if cfg.tv_weight > 0.0 { total_variation(y).mul_scalar(cfg.tv_weight) } else { Tensor::<1>::zeros([1], &self.device).autodiff() };
+        let total = content.clone() + style.clone() + tv.clone();
+        let grads = total.backward();
+        let r = crate::optim::read_scalars(vec![total.inner(), content.inner(), style.inner(), tv.inner()])?;
+        if !r[0].is_finite() {
+            return Err(Error::NonFinite(format!("training loss = {} at iteration {}", r[0], self.iteration + 1)));
+        }
+        // Adam (torch.optim.Adam without weight decay).
+        let t = (self.iteration + 1) as i32;
+        let bc1 = 1.0 - cfg.beta1.powi(t);
+        let bc2 = 1.0 - cfg.beta2.powi(t);
+        for (i, p) in params.iter().enumerate() {
+            let g = p.grad(&grads).ok_or_else(|| Error::Device("no gradient for a network parameter".into()))?;
+            let m = self.m[i].clone().mul_scalar(cfg.beta1) + g.clone().mul_scalar(1.0 - cfg.beta1);
+            let v = self.v[i].clone().mul_scalar(cfg.beta2) + (g.clone() * g).mul_scalar(1.0 - cfg.beta2);
+            let denom = v.clone().div_scalar(bc2).sqrt().add_scalar(cfg.eps);
+            self.net.params[i] = self.net.params[i].clone() - (m.clone() / denom).mul_scalar(cfg.lr / bc1);
+            self.m[i] = m;
+            self.v[i] = v;
+        }
+        self.iteration += 1;
+        let l = StepLosses { iteration: self.iteration, total: r[0], content: r[1], style: r[2], tv: r[3] };
+        self.history.push(l);
+        Ok(l)
+    }
+
+    /// Stylize one image with the current parameters (no gradients).
+    pub fn preview(&self, img: &RgbF32) -> Result<RgbF32> {
+        let x = crate::stylize::gatys::image_tensor(img, &self.device);
+        let y = self.net.stylize(x);
+        crate::stylize::gatys::tensor_image(&y, img.width, img.height)
+    }
+
+    /// Everything needed to resume: parameters, Adam moments, counters, config, loss history.
+    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>> {
+        use safetensors::tensor::{Dtype, TensorView};
+        let names = self.net.names();
+        let mut blobs: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (prefix, list) in [("", &self.net.params), ("adam.m.", &self.m), ("adam.v.", &self.v)] {
+            for (name, t) in names.iter().zip(list.iter()) {
+                let v = crate::optim::read_vec(t.clone())?;
+                blobs.push((format!("{prefix}{name}"), vec![v.len()], v.iter().flat_map(|x| x.to_le_bytes()).collect()));
+            }
+        }
+        let views: Vec<(String, TensorView)> = blobs
+            .iter()
+            .map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).expect("consistent sizes")))
+            .collect();
+        let mut meta = HashMap::new();
+        meta.insert(netio::META_SPEC.into(), serde_json::to_string(&self.net.spec).expect("serialisable"));
+        meta.insert(netio::META_CONFIG.into(), serde_json::to_string(&self.cfg).expect("serialisable"));
+        meta.insert("burnish.iteration".into(), self.iteration.to_string());
+        meta.insert("burnish.samples".into(), self.samples.to_string());
+        meta.insert("burnish.history".into(), serde_json::to_string(&self.history).expect("serialisable"));
+        safetensors::serialize(views, Some(meta)).map_err(|e| Error::InvalidOption(e.to_string()))
+    }
+
+    /// Resume from [`Trainer::checkpoint_bytes`]. `cfg.iterations` may differ (train longer);
+    /// everything else must match the checkpoint's config.
+    pub fn resume(bytes: &[u8], path: &Path, cfg: TrainConfig, style: &RgbF32, vgg: Vgg19, device: &Device) -> Result<Self> {
+        let err = |reason: String| Error::Weights { path: path.into(), reason };
+        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| err(format!("corrupt checkpoint: {e}")))?;
+        let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| err(format!("corrupt checkpoint: {e}")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let get = |k: &str| meta.get(k).cloned().ok_or_else(|| err(format!("not a burnish training checkpoint (no {k})")));
+        let saved: TrainConfig = serde_json::from_str(&get(netio::META_CONFIG)?).map_err(|e| err(format!("bad config: {e}")))?;
+        let spec: NetSpec = serde_json::from_str(&get(netio::META_SPEC)?).map_err(|e| err(format!("bad spec: {e}")))?;
+        if (TrainConfig { iterations: cfg.iterations, ..saved.clone() }) != cfg {
+            return Err(Error::InvalidOption(format!(
+                "--resume: the options differ from the checkpoint's ({}); resume with the same style and options (only --iterations may change)",
+                serde_json::to_string(&saved).unwrap_or_default()
+            )));
+        }
+        let iteration: usize = get("burnish.iteration")?.parse().map_err(|_| err("bad iteration".into()))?;
+        let samples: usize = get("burnish.samples")?.parse().map_err(|_| err("bad sample count".into()))?;
+        let history: Vec<StepLosses> = serde_json::from_str(&get("burnish.history")?).map_err(|e| err(format!("bad history: {e}")))?;
+        let load = |name: &str, n: usize| -> Result<Tensor<1>> {
+            let view = st.tensor(name).map_err(|_| err(format!("tensor {name} is missing")))?;
+            let v = crate::model::weights::decode(view.dtype(), view.data()).map_err(|e| err(e))?;
+            if v.len() != n {
+                return Err(err(format!("tensor {name} has {} values, expected {n}", v.len())));
+            }
+            Ok(Tensor::from_data(TensorData::new(v, [n]), device))
+        };
+        let (mut p, mut m, mut v) = (Vec::new(), Vec::new(), Vec::new());
+        for (name, shape) in spec.param_shapes() {
+            let n = shape.iter().product();
+            p.push(load(&name, n)?);
+            m.push(load(&format!("adam.m.{name}"), n)?);
+            v.push(load(&format!("adam.v.{name}"), n)?);
+        }
+        let net = TransformerNet { spec, params: p };
+        Self::assemble(cfg, style, vgg, device, net, m, v, iteration, samples, history)
+    }
+
+    /// The trained network for shipping/stylizing: weights plus config (f16 halves the size).
+    pub fn model_bytes(&self, f16: bool) -> Result<Vec<u8>> {
+        let values = self.net.values()?;
+        let mut config = serde_json::to_value(&self.cfg).expect("serialisable");
+        config["iterations_done"] = self.iteration.into();
+        if let Some(l) = self.history.last() {
+            config["final_losses"] = serde_json::to_value(l).expect("serialisable");
+        }
+        netio::to_safetensors(&self.net.spec, &values, Some(&config), f16)
+    }
+}

@@ -1,0 +1,261 @@
+//! The feed-forward network: importers checked against independent computations (onnxruntime
+//! on the ml5.js Scream checkpoint; a pytorch/examples state dict with an onnxruntime reference),
+//! the layout's building blocks against hand-computed values, exact training resume, bad files.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{Device, Tensor, TensorData};
+use burnish::backend;
+use burnish::imageio::{self, RgbF32};
+use burnish::model::netio;
+use burnish::model::transformer::{NetSpec, TransformerNet, instance_norm, tf_same};
+use burnish::model::vgg::Vgg19;
+use burnish::model::weights::VggWeights;
+use burnish::stylize::gatys::image_tensor;
+use burnish::stylize::train::{Photos, TrainConfig, Trainer};
+
+fn cpu() -> Device {
+    backend::cpu_device().device
+}
+
+/// The wgpu device (lavapipe in CI). Set BURNISH_TEST_WGPU=1 to make its absence a failure.
+fn wgpu() -> Option<Device> {
+    match backend::wgpu_device() {
+        Ok(s) => Some(s.device),
+        Err(e) => {
+            if std::env::var("BURNISH_TEST_WGPU").as_deref() == Ok("1") {
+                panic!("BURNISH_TEST_WGPU=1 but no wgpu adapter: {e}");
+            }
+            eprintln!("skipping the wgpu half: {e}");
+            None
+        }
+    }
+}
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel)
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn read_f32(path: &Path) -> Vec<f32> {
+    std::fs::read(path).unwrap().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+fn vals<const D: usize>(x: Tensor<D>) -> Vec<f32> {
+    x.into_data().try_into_vec_as::<f32>().unwrap()
+}
+
+/// (max, mean) absolute difference.
+fn diff(a: &[f32], b: &[f32]) -> (f32, f32) {
+    assert_eq!(a.len(), b.len());
+    let max = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+    let mean = a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
+    (max, mean)
+}
+
+#[test]
+fn tf_same_padding_matches_tensorflow_rules() {
+    // TensorFlow: out = ceil(n/s), total = max((out-1)·s + k - n, 0), extra padding after.
+    assert_eq!(tf_same(256, 9, 1), (4, 4));
+    assert_eq!(tf_same(256, 3, 2), (0, 1));
+    assert_eq!(tf_same(65, 3, 2), (1, 1));
+    assert_eq!(tf_same(64, 3, 1), (1, 1));
+    assert_eq!(tf_same(1, 3, 2), (1, 1));
+}
+
+#[test]
+fn instance_norm_matches_hand_computation() {
+    // One channel [1, 2, 3, 4]: mean 2.5, biased variance 1.25.
+    let d = cpu();
+    let x = Tensor::<4>::from_data(TensorData::new(vec![1.0f32, 2., 3., 4., 10., 10., 10., 10.], [1, 2, 2, 2]), &d);
+    let y = vals(instance_norm(x, 1e-5));
+    let s = (1.25f32 + 1e-5).sqrt();
+    let want = [-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s, 0.0, 0.0, 0.0, 0.0];
+    for (a, b) in y.iter().zip(want) {
+        assert!((a - b).abs() < 1e-5, "{y:?} vs {want:?}");
+    }
+}
+
+fn ml5_scream() -> netio::NetFile {
+    netio::load(&shared("reference-models/ml5-fast-style-transfer/scream")).expect("ml5 scream checkpoint")
+}
+
+fn check_ml5_against_onnxruntime(d: &Device, label: &str) {
+    let f = ml5_scream();
+    assert_eq!(f.format, "ml5.js checkpoint");
+    // The manifest's 48 variables hold 1,677,638 values in all.
+    assert_eq!(f.spec.parameter_count(), 1_677_638);
+    let net = TransformerNet::from_values(f.spec, f.values, d);
+    // Input: a 96x64 city photo (PNG, so both sides read the same bytes); reference output from
+    // tests/fixtures/ml5_onnx.py (an ONNX graph of the checkpoint run by onnxruntime).
+    let img = imageio::load_rgb(&fixture("city_96x64.png")).unwrap();
+    let y = vals(net.stylize(image_tensor(&img, d)));
+    let want = read_f32(&fixture("ml5_scream_city_96x64.f32"));
+    let (max, mean) = diff(&y, &want);
+    eprintln!("{label}: ml5 Scream vs onnxruntime: max |diff| {max:.2e}, mean {mean:.2e}");
+    assert!(max < 1e-4 && mean < 1e-5, "{label}: max {max}, mean {mean}");
+    // And it really is a stylization (not the identity or a constant).
+    let (m2, _) = diff(&y, &img.to_chw());
+    assert!(m2 > 0.3);
+}
+
+#[test]
+fn ml5_scream_matches_onnxruntime_on_cpu() {
+    check_ml5_against_onnxruntime(&cpu(), "cpu");
+}
+
+#[test]
+fn ml5_scream_matches_onnxruntime_on_wgpu() {
+    if let Some(d) = wgpu() {
+        check_ml5_against_onnxruntime(&d, "wgpu");
+    }
+}
+
+#[test]
+fn pytorch_examples_pth_matches_onnxruntime() {
+    // tests/fixtures/make_transformer_pth.py: a width-4 pytorch/examples TransformerNet state dict
+    // (with legacy running_mean/var entries) and its output computed by onnxruntime.
+    let f = netio::load(&fixture("tnet_w4.pth")).expect("pytorch/examples .pth");
+    assert_eq!(f.spec, NetSpec::johnson(4));
+    let d = cpu();
+    let net = TransformerNet::from_values(f.spec.clone(), f.values.clone(), &d);
+    let x = Tensor::<4>::from_data(TensorData::new(read_f32(&fixture("tnet_w4_input.f32")), [1, 3, 20, 28]), &d);
+    let y = vals(net.forward(x));
+    let want = read_f32(&fixture("tnet_w4_expected.f32"));
+    let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let (max, mean) = diff(&y, &want);
+    eprintln!("pytorch/examples vs onnxruntime: max |diff| {max:.2e} (output scale {scale:.2}), mean {mean:.2e}");
+    assert!(max < 1e-4 * scale.max(1.0), "max {max}");
+    // Round trip through burnish's own safetensors format keeps everything.
+    let bytes = netio::to_safetensors(&f.spec, &f.values, None, false).unwrap();
+    let g = netio::load_safetensors(&bytes, Path::new("mem")).unwrap();
+    assert_eq!(g.spec, f.spec);
+    assert_eq!(g.values, f.values);
+}
+
+#[test]
+fn any_input_size_keeps_its_size() {
+    let d = cpu();
+    let net = TransformerNet::init(NetSpec::johnson(4), 1, &d);
+    for (w, h) in [(1, 1), (5, 7), (13, 9), (16, 16)] {
+        let img = RgbF32::new(w, h, (0..w * h * 3).map(|i| (i % 7) as f32 / 7.0).collect());
+        let y = net.stylize(image_tensor(&img, &d));
+        assert_eq!(y.dims(), [1, 3, h as usize, w as usize]);
+        assert!(vals(y).iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
+    }
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+#[test]
+fn bad_model_files_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let expect = |p: &Path, needle: &str| {
+        let e = netio::load(p).expect_err("must fail").to_string();
+        assert!(e.contains(needle), "error for {} should mention '{needle}': {e}", p.display());
+    };
+    expect(&write(dir.path(), "empty.safetensors", b""), "empty");
+    expect(&write(dir.path(), "text.pth", b"this is not a network"), "not a style network");
+    // A VGG file is a valid safetensors, but not a style network.
+    expect(&Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/vgg19-imagenet-conv.f16.safetensors"), "conv1.conv2d.weight");
+    // Wrong shape in an otherwise valid network.
+    let spec = NetSpec::johnson(4);
+    let mut values: Vec<Vec<f32>> = spec.param_shapes().iter().map(|(_, s)| vec![0.5; s.iter().product()]).collect();
+    let good = netio::to_safetensors(&spec, &values, None, false).unwrap();
+    let p = write(dir.path(), "good.safetensors", &good);
+    assert!(netio::load(&p).is_ok());
+    let truncated = &good[..good.len() - 100];
+    expect(&write(dir.path(), "truncated.safetensors", truncated), "corrupt");
+    values[3] = vec![f32::NAN; values[3].len()];
+    let nan = netio::to_safetensors(&spec, &values, None, false).unwrap();
+    expect(&write(dir.path(), "nan.safetensors", &nan), "NaN");
+    // ml5: a missing variable file, and a file of the wrong length.
+    let src = shared("reference-models/ml5-fast-style-transfer/scream");
+    let ml5 = dir.path().join("ml5");
+    std::fs::create_dir(&ml5).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), ml5.join(e.file_name())).unwrap();
+    }
+    std::fs::write(ml5.join("Variable_7"), [0u8; 12]).unwrap();
+    expect(&ml5, "expected 512 (128 little-endian f32");
+    std::fs::remove_file(ml5.join("Variable_7")).unwrap();
+    expect(&ml5, "Variable_7");
+    expect(dir.path(), "manifest.json");
+}
+
+fn tiny_config() -> TrainConfig {
+    TrainConfig {
+        batch: 2,
+        crop: 32,
+        width: 4,
+        style_layers: (0..3).map(|conv| burnish::layers::Tap { conv, relu: false }).collect(),
+        content_layer: burnish::layers::Tap { conv: 2, relu: false },
+        iterations: 4,
+        seed: 7,
+        ..TrainConfig::defaults("tiny")
+    }
+}
+
+#[test]
+fn training_resumes_exactly_and_skips_unreadable_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos_dir = dir.path().join("photos");
+    std::fs::create_dir(&photos_dir).unwrap();
+    let src = Photos::scan(&shared("photos")).unwrap();
+    for f in src.files.iter().take(3) {
+        std::fs::copy(f, photos_dir.join(f.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(photos_dir.join("broken.jpg"), b"\xff\xd8\xff\xe0 not really a jpeg").unwrap();
+    let photos = Photos::scan(&photos_dir).unwrap();
+    assert_eq!(photos.files.len(), 4);
+    let d = cpu();
+    let vgg = Vgg19::new(&VggWeights::embedded().unwrap(), 58.0, &d);
+    let style = imageio::load_rgb(&Path::new(env!("CARGO_MANIFEST_DIR")).join("web/assets/starry_night.jpg")).unwrap().resize_max_side(64);
+
+    let mut straight = Trainer::new(tiny_config(), &style, vgg.clone(), &d).unwrap();
+    for _ in 0..4 {
+        straight.step(&photos).unwrap();
+    }
+    assert!(straight.skipped.iter().any(|(p, _)| p.ends_with("broken.jpg")), "the broken photo is skipped and reported");
+
+    let mut first = Trainer::new(tiny_config(), &style, vgg.clone(), &d).unwrap();
+    first.step(&photos).unwrap();
+    first.step(&photos).unwrap();
+    let ckpt = first.checkpoint_bytes().unwrap();
+    drop(first);
+    let mut resumed = Trainer::resume(&ckpt, Path::new("ckpt"), tiny_config(), &style, vgg.clone(), &d).unwrap();
+    assert_eq!(resumed.iteration, 2);
+    resumed.step(&photos).unwrap();
+    resumed.step(&photos).unwrap();
+
+    let a = straight.net.values().unwrap();
+    let b = resumed.net.values().unwrap();
+    let (max, _) = diff(&a.concat(), &b.concat());
+    assert!(max <= 1e-6, "resumed training differs from straight training by {max}");
+    assert_eq!(straight.history.len(), resumed.history.len());
+    for (x, y) in straight.history.iter().zip(&resumed.history) {
+        assert!((x.total - y.total).abs() <= 1e-5 * x.total.abs(), "{x:?} vs {y:?}");
+    }
+    // The parameters moved, and the loss history is what a caller sees.
+    let init = Trainer::new(tiny_config(), &style, vgg.clone(), &d).unwrap().net.values().unwrap();
+    assert!(diff(&init.concat(), &a.concat()).0 > 1e-4);
+    // Resuming with different options is refused.
+    let other = TrainConfig { lr: 5e-3, ..tiny_config() };
+    assert!(Trainer::resume(&ckpt, Path::new("ckpt"), other, &style, vgg, &d).is_err());
+}
+
+#[test]
+fn an_empty_photo_folder_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"no photos here").unwrap();
+    let e = Photos::scan(dir.path()).err().expect("no photos").to_string();
+    assert!(e.contains("holds no images"), "{e}");
+}
