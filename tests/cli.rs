@@ -227,3 +227,91 @@ fn ablation_and_calibration_sheets() {
     assert_clean_error(&o, "too small for layer conv5_3");
     assert!(!out.exists());
 }
+
+fn shared(rel: &str) -> String {
+    format!("{}/../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn stylize_images_and_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let ml5 = shared("reference-models/ml5-fast-style-transfer/wave");
+    // One image to one file.
+    let one = dir.path().join("one.png");
+    let out = burnish(&["stylize", &asset("bunny.jpg"), "-o", s(&one), "--model", &ml5, "--size", "64", "--device", "cpu"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let img = image::open(&one).unwrap();
+    assert_eq!((img.width(), img.height()), (64, 36));
+    // A folder (with a broken file) to a folder: the good ones are written, the bad one reported, exit 1.
+    let inputs = dir.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::copy(asset("bunny.jpg"), inputs.join("a.jpg")).unwrap();
+    std::fs::copy(asset("starry_night.jpg"), inputs.join("b.jpg")).unwrap();
+    std::fs::write(inputs.join("c.png"), b"not a png").unwrap();
+    let outdir = dir.path().join("out");
+    let out = burnish(&["stylize", s(&inputs), "-o", s(&outdir), "--model", &ml5, "--size", "48", "--device", "cpu", "--quiet"]);
+    assert_clean_error(&out, "c.png");
+    assert!(outdir.join("a.jpg").is_file() && outdir.join("b.jpg").is_file());
+    assert!(!outdir.join("c.png").exists());
+    let names: Vec<_> = std::fs::read_dir(&outdir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "no temp files left: {names:?}");
+}
+
+#[test]
+fn stylize_with_a_bad_model_fails_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_img = dir.path().join("o.png");
+    let out = burnish(&["stylize", &asset("bunny.jpg"), "-o", s(&out_img), "--model", "no-such-style", "--device", "cpu"]);
+    assert_clean_error(&out, "not a shipped style");
+    let junk = dir.path().join("junk.pth");
+    std::fs::write(&junk, b"PK\x03\x04 truncated zip").unwrap();
+    let out = burnish(&["stylize", &asset("bunny.jpg"), "-o", s(&out_img), "--model", s(&junk), "--device", "cpu"]);
+    assert_clean_error(&out, "not a style network");
+    let vgg = format!("{}/weights/vgg19-imagenet-conv.f16.safetensors", env!("CARGO_MANIFEST_DIR"));
+    let out = burnish(&["stylize", &asset("bunny.jpg"), "-o", s(&out_img), "--model", &vgg, "--device", "cpu"]);
+    assert_clean_error(&out, "not a TransformerNet");
+    assert!(!out_img.exists());
+}
+
+#[test]
+fn train_checkpoints_resumes_and_its_model_stylizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(asset("bunny.jpg"), photos.join("a.jpg")).unwrap();
+    std::fs::copy(asset("starry_night.jpg"), photos.join("b.jpg")).unwrap();
+    let out_dir = dir.path().join("run");
+    let style = asset("starry_night.jpg");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train", &style, "--photos", s(&photos), "--out", s(&out_dir), "--batch", "1", "--crop", "32",
+            "--width", "4", "--style-layers", "conv_1,conv_2", "--content-layer", "conv_2", "--style-size", "64",
+            "--checkpoint-every", "1", "--preview-every", "1", "--device", "cpu",
+        ];
+        args.extend_from_slice(extra);
+        burnish(&args)
+    };
+    let out = train(&["--iterations", "2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for f in ["checkpoint.safetensors", "model.safetensors", "losses.csv", "losses.png", "config.json", "preview-000001.jpg", "preview-000002.jpg"] {
+        assert!(out_dir.join(f).is_file(), "{f} missing");
+    }
+    assert_eq!(std::fs::read_to_string(out_dir.join("losses.csv")).unwrap().lines().count(), 3);
+    // Without --resume an existing run is not overwritten.
+    assert_clean_error(&train(&["--iterations", "2"]), "--resume");
+    // Resume with different options is refused; with the same ones it continues.
+    assert_clean_error(&train(&["--iterations", "3", "--resume", "--lr", "0.01"]), "differ from the checkpoint");
+    let out = train(&["--iterations", "3", "--resume"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("resuming at iteration 2"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(out_dir.join("losses.csv")).unwrap().lines().count(), 4);
+    // The trained model stylizes.
+    let styled = dir.path().join("styled.png");
+    let out = burnish(&["stylize", &asset("bunny.jpg"), "-o", s(&styled), "--model", s(&out_dir.join("model.safetensors")), "--size", "32", "--device", "cpu"]);
+    assert!(out.status.success() && styled.is_file(), "{}", String::from_utf8_lossy(&out.stderr));
+    // An empty photo folder is an error.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = burnish(&["train", &asset("starry_night.jpg"), "--photos", s(&empty), "--out", s(&dir.path().join("x")), "--device", "cpu"]);
+    assert_clean_error(&out, "holds no images");
+}

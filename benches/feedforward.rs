@@ -1,0 +1,208 @@
+//! Benchmark: the feed-forward network's inference at several sizes, one training step, and the
+//! speed-up over a Gatys run at the same size. Prints one JSON object per device.
+//!
+//!     cargo bench --bench feedforward -- [--device cpu|wgpu|all]
+//!         [--sizes 256x256,512x512,640x480,1280x720,1920x1080] [--gatys-sizes 256x256,512x512]
+//!         [--reps 5] [--train-batch 4] [--train-crop 256] [--layout johnson|ml5]
+//!
+//! Gatys time = measured time of one full evaluation (VGG forward + backward + losses) at that
+//! size times 300 evaluations (the default run), plus the optimiser overhead measured at 256²;
+//! the JSON says which numbers are measured and which derived. Compare onnxruntime with
+//! `python3 tests/fixtures/ml5_onnx.py bench --model ../shared/data/reference-models/ml5-fast-style-transfer/scream`.
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use burnish::backend::{self, Selected};
+use burnish::loss::{content_loss, gram, style_layer_loss};
+use burnish::model::transformer::{NetSpec, TransformerNet};
+use burnish::model::vgg::Vgg19;
+use burnish::model::weights::VggWeights;
+use burnish::optim::read_scalars;
+use burnish::stylize::gatys::{self, RunConfig};
+use burnish::stylize::train::{Photos, TrainConfig, Trainer};
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn sizes(s: &str) -> Vec<(usize, usize)> {
+    s.split(',')
+        .filter(|t| t.contains('x'))
+        .map(|t| {
+            let (w, h) = t.split_once('x').expect("WxH");
+            (w.parse().unwrap(), h.parse().unwrap())
+        })
+        .collect()
+}
+
+fn sync(d: &Device) {
+    let _ = read_scalars(vec![Tensor::<1>::zeros([1], d)]);
+}
+
+fn input(w: usize, h: usize, d: &Device) -> Tensor<4> {
+    let v: Vec<f32> = (0..3 * w * h).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+    Tensor::from_data(TensorData::new(v, [1, 3, h, w]), d)
+}
+
+/// Median and min of `reps` timed calls (ms), after one warm-up call.
+fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
+    f();
+    let mut v: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (v[v.len() / 2], v[0])
+}
+
+/// One Gatys evaluation (forward + backward through VGG, content + style losses) at w x h.
+fn gatys_eval_ms(vgg: &Vgg19, w: usize, h: usize, d: &Device, reps: usize) -> f64 {
+    let cfg = RunConfig::transfer_defaults();
+    let x = input(w, h, d);
+    let mut taps = vec![cfg.content_layer.unwrap()];
+    taps.extend(cfg.style_layers.iter().copied());
+    let f0 = vgg.forward(x.clone(), &taps);
+    let target = f0[0].clone();
+    let grams: Vec<_> = f0[1..].iter().map(|f| gram(f.clone(), cfg.kernels)).collect();
+    time(reps, || {
+        let img = x.clone().add_scalar(0.01).autodiff().require_grad();
+        let f = vgg.forward(img.clone(), &taps);
+        let mut loss = content_loss(f[0].clone(), target.clone(), cfg.kernels);
+        for (fi, g) in f[1..].iter().zip(&grams) {
+            loss = loss + style_layer_loss(fi.clone(), g.clone(), cfg.kernels).mul_scalar(cfg.style_weight);
+        }
+        let g = img.grad(&loss.backward()).unwrap();
+        let _ = read_scalars(vec![g.sum()]);
+    })
+    .0
+}
+
+fn bench(sel: Selected, layout: &str) -> serde_json::Value {
+    let d = sel.device.clone();
+    let cpu = sel.info.backend == "cpu";
+    let reps: usize = arg("--reps").map(|s| s.parse().unwrap()).unwrap_or(if cpu { 3 } else { 5 });
+    let spec = if layout == "ml5" { NetSpec::ml5() } else { NetSpec::johnson(32) };
+    let net = TransformerNet::init(spec.clone(), 0, &d);
+    let vgg = Vgg19::new(&VggWeights::embedded().unwrap(), gatys::DEFAULT_FEATURE_SCALE, &d);
+    let inf_sizes = sizes(&arg("--sizes").unwrap_or("256x256,512x512,640x480,1280x720,1920x1080".into()));
+    let gatys_sizes = sizes(&arg("--gatys-sizes").unwrap_or("256x256,512x512".into()));
+
+    // Optimiser overhead per evaluation at 256² (L-BFGS arithmetic and reads), measured on a short run.
+    let overhead_ms = {
+        let content = burnish::imageio::RgbF32::new(256, 256, vec![0.5; 256 * 256 * 3]);
+        let style = burnish::imageio::RgbF32::new(256, 256, (0..256 * 256 * 3).map(|i| (i % 17) as f32 / 17.0).collect());
+        let cfg = RunConfig { evaluations: 6, ..RunConfig::transfer_defaults() };
+        let targets = gatys::Targets::new(&vgg, &cfg, Some(&content), &style, &d);
+        let eval = gatys_eval_ms(&vgg, 256, 256, &d, 2);
+        sync(&d);
+        let t = Instant::now();
+        let out = gatys::run_with_targets(&vgg, &cfg, &targets, Some(&content), (256, 256), &d, &mut gatys::Quiet).unwrap();
+        let per = t.elapsed().as_secs_f64() * 1e3 / out.evaluations as f64;
+        (per - eval).max(0.0)
+    };
+
+    let mut results = Vec::new();
+    for &(w, h) in &inf_sizes {
+        let x = input(w, h, &d);
+        let (median, min) = time(reps, || {
+            let y = net.stylize(x.clone());
+            let _ = read_scalars(vec![y.sum()]);
+        });
+        let mut r = serde_json::json!({ "width": w, "height": h, "inference_median_ms": median, "inference_min_ms": min });
+        if gatys_sizes.contains(&(w, h)) {
+            let eval = gatys_eval_ms(&vgg, w, h, &d, reps.min(3));
+            let gatys_ms = 300.0 * (eval + overhead_ms);
+            r["gatys_evaluation_ms_measured"] = eval.into();
+            r["gatys_300_evaluations_ms_derived"] = gatys_ms.into();
+            r["speedup_over_gatys"] = (gatys_ms / median).into();
+            r["time_saved_percent"] = (100.0 * (1.0 - median / gatys_ms)).into();
+        }
+        eprintln!("{}: {w}x{h} {median:.1} ms", sel.info);
+        results.push(r);
+    }
+
+    // One training step (batch, crop) on the shared photos if present, else on synthetic photos.
+    let batch: usize = arg("--train-batch").map(|s| s.parse().unwrap()).unwrap_or(4);
+    let crop: u32 = arg("--train-crop").map(|s| s.parse().unwrap()).unwrap_or(256);
+    let train = (|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/photos");
+        let photos = Photos::scan(&dir).ok()?;
+        let style = burnish::imageio::load_rgb(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/assets/starry_night.jpg")).ok()?.resize_max_side(256);
+        let cfg = TrainConfig { batch, crop, width: 32, ..TrainConfig::defaults("bench") };
+        let mut t = Trainer::new(cfg, &style, vgg.clone(), &d).ok()?;
+        let (median, min) = time(reps, || {
+            t.step(&photos).unwrap();
+        });
+        Some(serde_json::json!({ "batch": batch, "crop": crop, "step_median_ms": median, "step_min_ms": min, "includes": "photo decode + crop, transformer fwd+bwd, VGG19 to conv3_1 fwd+bwd, Adam, one host read" }))
+    })();
+
+    serde_json::json!({
+        "bench": "feedforward",
+        "layout": layout,
+        "parameters": spec.parameter_count(),
+        "adapter": sel.info,
+        "inference": results,
+        "gatys_optimizer_overhead_ms_per_evaluation_at_256": overhead_ms,
+        "train_step": train,
+    })
+}
+
+/// Where the time goes: each kind of layer of the network at 256², timed alone.
+fn profile(sel: &Selected) -> serde_json::Value {
+    use burn::tensor::module::{conv2d, interpolate};
+    use burn::tensor::ops::{ConvOptions, InterpolateMode, InterpolateOptions, PadMode};
+    let d = &sel.device;
+    let mut out = serde_json::Map::new();
+    let mut t = |name: &str, f: &mut dyn FnMut() -> Tensor<4>| {
+        let (ms, _) = time(3, || {
+            let y = f();
+            let _ = read_scalars(vec![y.sum()]);
+        });
+        out.insert(name.into(), ms.into());
+    };
+    let x3 = input(256, 256, d);
+    let x32 = Tensor::<4>::ones([1, 32, 256, 256], d);
+    let x128 = Tensor::<4>::ones([1, 128, 64, 64], d);
+    let x64 = Tensor::<4>::ones([1, 64, 128, 128], d);
+    let w9 = Tensor::<4>::ones([32, 3, 9, 9], d).mul_scalar(0.01);
+    let w9o = Tensor::<4>::ones([3, 32, 9, 9], d).mul_scalar(0.01);
+    let w3 = Tensor::<4>::ones([128, 128, 3, 3], d).mul_scalar(0.01);
+    let w3b = Tensor::<4>::ones([32, 64, 3, 3], d).mul_scalar(0.01);
+    let o = |s| ConvOptions::new([s, s], [0, 0], [1, 1], 1);
+    t("conv9x9_3to32_256", &mut || conv2d(x3.clone().pad([(0, 0), (0, 0), (4, 4), (4, 4)], PadMode::Reflect), w9.clone(), None, o(1)));
+    t("conv9x9_32to3_256", &mut || conv2d(x32.clone().pad([(0, 0), (0, 0), (4, 4), (4, 4)], PadMode::Reflect), w9o.clone(), None, o(1)));
+    t("conv3x3_128to128_64 (x10 per pass)", &mut || conv2d(x128.clone().pad([(0, 0), (0, 0), (1, 1), (1, 1)], PadMode::Reflect), w3.clone(), None, o(1)));
+    t("conv3x3_64to32_256 (after upsample)", &mut || conv2d(Tensor::<4>::ones([1, 64, 256, 256], d).pad([(0, 0), (0, 0), (1, 1), (1, 1)], PadMode::Reflect), w3b.clone(), None, o(1)));
+    t("reflect_pad4_32ch_256", &mut || x32.clone().pad([(0, 0), (0, 0), (4, 4), (4, 4)], PadMode::Reflect));
+    t("instance_norm_32ch_256", &mut || burnish::model::transformer::instance_norm(x32.clone(), 1e-5));
+    t("upsample_nearest_64ch_128", &mut || interpolate(x64.clone(), InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([256, 256])));
+    serde_json::Value::Object(out)
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--profile") {
+        let sel = if arg("--device").as_deref() == Some("wgpu") { backend::wgpu_device().unwrap() } else { backend::cpu_device() };
+        println!("{}", serde_json::json!({ "bench": "feedforward-profile", "adapter": sel.info, "ms": profile(&sel) }));
+        return;
+    }
+    let device = arg("--device").unwrap_or_else(|| "all".into());
+    let layout = arg("--layout").unwrap_or_else(|| "johnson".into());
+    let mut sels = Vec::new();
+    if device == "cpu" || device == "all" {
+        sels.push(backend::cpu_device());
+    }
+    if device == "wgpu" || device == "all" {
+        match backend::wgpu_device() {
+            Ok(s) => sels.push(s),
+            Err(e) => eprintln!("no wgpu device: {e}"),
+        }
+    }
+    for sel in sels {
+        println!("{}", bench(sel, &layout));
+    }
+}
