@@ -98,6 +98,16 @@ pub enum Command {
     },
     /// List the shipped styles.
     Styles,
+    /// Convert a style network (shipped name, burnish/pytorch/examples safetensors or .pth, ml5.js
+    /// folder) to burnish's safetensors format, keeping its layout and training config.
+    Export {
+        model: String,
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Store the weights as float16 (half the size; how the shipped styles are stored).
+        #[arg(long)]
+        f16: bool,
+    },
     /// Train a feed-forward network for STYLE on a folder of photos (Johnson et al. 2016).
     Train(TrainArgs),
 }

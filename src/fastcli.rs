@@ -34,6 +34,9 @@ fn select(device: DeviceArg, quiet: bool) -> Result<Selected> {
     Ok(sel)
 }
 
+/// Largest image stylized in one pass (activations of the first layers: 32 channels, f32, full size).
+const MAX_STYLIZE_MEGAPIXELS: f64 = 17.0;
+
 const IMAGE_EXTS: [&str; 8] = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"];
 
 fn is_image_name(p: &Path) -> bool {
@@ -47,6 +50,14 @@ pub fn styles() -> Result<ExitCode> {
     for s in SHIPPED {
         println!("{:<16} {}", s.name, s.title);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn export(model: &str, output: &Path, f16: bool) -> Result<ExitCode> {
+    let file = resolve(model)?;
+    let bytes = burnish::model::netio::to_safetensors(&file.spec, &file.values, file.config.as_ref(), f16)?;
+    imageio::write_atomic(output, &bytes)?;
+    eprintln!("wrote {} ({}, {} parameters, {} bytes)", output.display(), file.format, file.spec.parameter_count(), bytes.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -109,6 +120,15 @@ pub fn stylize(inputs: &[PathBuf], output: &Path, model: &str, size: Option<u32>
                 Some(s) => img.resize_max_side(s),
                 None => img,
             };
+            let mp = img.width as f64 * img.height as f64 / 1e6;
+            if mp > MAX_STYLIZE_MEGAPIXELS {
+                anyhow::bail!(
+                    "{}x{} is {mp:.0} megapixels, over the feed-forward limit of {MAX_STYLIZE_MEGAPIXELS} (its activations would need over {:.0} GB); pass --size 4096 or smaller",
+                    img.width,
+                    img.height,
+                    mp * 32.0 * 4.0 * 3.0 / 1e3
+                );
+            }
             let t = Instant::now();
             let y = net.stylize(image_tensor(&img, &sel.device));
             let styled = tensor_image(&y, img.width, img.height)?;

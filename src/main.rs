@@ -94,6 +94,7 @@ fn run(cli: Cli, stop: Arc<AtomicBool>) -> Result<ExitCode> {
         }
         Command::Stylize { inputs, output, model, size, device, quiet } => fastcli::stylize(&inputs, &output, &model, size, device, quiet),
         Command::Styles => fastcli::styles(),
+        Command::Export { model, output, f16 } => fastcli::export(&model, &output, f16),
         Command::Train(args) => fastcli::train(&args, stop),
     }
 }
