@@ -315,3 +315,52 @@ fn train_checkpoints_resumes_and_its_model_stylizes() {
     let out = burnish(&["train", &asset("starry_night.jpg"), "--photos", s(&empty), "--out", s(&dir.path().join("x")), "--device", "cpu"]);
     assert_clean_error(&out, "holds no images");
 }
+
+#[test]
+fn ctrl_c_during_training_saves_a_checkpoint_that_resumes() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(asset("bunny.jpg"), photos.join("a.jpg")).unwrap();
+    let run = dir.path().join("run");
+    let args = |resume: bool| {
+        let mut v: Vec<String> = ["train", &asset("starry_night.jpg"), "--photos", s(&photos), "--out", s(&run), "--batch", "1", "--crop", "32"]
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        v.extend(["--width", "4", "--style-layers", "conv_1", "--content-layer", "conv_1", "--style-size", "32", "--iterations", "1000000"].map(String::from));
+        v.extend(["--checkpoint-every", "0", "--preview-every", "0", "--device", "cpu"].map(String::from));
+        if resume {
+            v.push("--resume".into());
+        }
+        v
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burnish")).args(args(false)).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains(" it/s") {
+            break;
+        }
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{log}");
+    assert!(log.contains("checkpoint saved") && !log.contains("panicked"), "{log}");
+    let done = std::fs::read_to_string(run.join("losses.csv")).unwrap().lines().count() - 1;
+    assert!(done >= 1, "{log}");
+    // Resume and stop again at once via --max-seconds 0: it continues from where it stopped.
+    let mut a = args(true);
+    a.extend(["--max-seconds".to_string(), "0".to_string()]);
+    let out = Command::new(env!("CARGO_BIN_EXE_burnish")).args(a).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains(&format!("resuming at iteration {done}")), "{stderr}");
+    assert_eq!(std::fs::read_to_string(run.join("losses.csv")).unwrap().lines().count() - 1, done + 1);
+}
