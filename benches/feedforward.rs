@@ -3,7 +3,7 @@
 //!
 //!     cargo bench --bench feedforward -- [--device cpu|wgpu|all]
 //!         [--sizes 256x256,512x512,640x480,1280x720,1920x1080] [--gatys-sizes 256x256,512x512]
-//!         [--reps 5] [--train-batch 4] [--train-crop 256] [--layout johnson|ml5]
+//!         [--reps 5] [--train-batch 4] [--train-crop 256] [--no-train] [--layout johnson|ml5] [--profile]
 //!
 //! Gatys time = measured time of one full evaluation (VGG forward + backward + losses) at that
 //! size times 300 evaluations (the default run), plus the optimiser overhead measured at 256²;
@@ -130,6 +130,9 @@ fn bench(sel: Selected, layout: &str) -> serde_json::Value {
     let batch: usize = arg("--train-batch").map(|s| s.parse().unwrap()).unwrap_or(4);
     let crop: u32 = arg("--train-crop").map(|s| s.parse().unwrap()).unwrap_or(256);
     let train = (|| {
+        if std::env::args().any(|a| a == "--no-train") {
+            return None;
+        }
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/photos");
         let photos = Photos::scan(&dir).ok()?;
         let style = burnish::imageio::load_rgb(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/assets/starry_night.jpg")).ok()?.resize_max_side(256);
