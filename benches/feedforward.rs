@@ -181,6 +181,14 @@ fn profile(sel: &Selected) -> serde_json::Value {
     t("conv9x9_32to3_256", &mut || conv2d(x32.clone().pad([(0, 0), (0, 0), (4, 4), (4, 4)], PadMode::Reflect), w9o.clone(), None, o(1)));
     t("conv3x3_128to128_64 (x10 per pass)", &mut || conv2d(x128.clone().pad([(0, 0), (0, 0), (1, 1), (1, 1)], PadMode::Reflect), w3.clone(), None, o(1)));
     t("conv3x3_64to32_256 (after upsample)", &mut || conv2d(Tensor::<4>::ones([1, 64, 256, 256], d).pad([(0, 0), (0, 0), (1, 1), (1, 1)], PadMode::Reflect), w3b.clone(), None, o(1)));
+    use burnish::model::transformer::conv_valid;
+    let x64p = Tensor::<4>::ones([1, 64, 258, 258], d);
+    let x32p = Tensor::<4>::ones([1, 32, 264, 264], d);
+    t("conv3x3_64to32_256 (padded input)", &mut || conv_valid(x64p.clone(), w3b.clone(), None, 1, false));
+    t("reflect_pad1_64ch_256 burnish", &mut || burnish::model::transformer::reflect_pad(Tensor::<4>::ones([1, 64, 256, 256], d), 1));
+    t("reflect_pad4_32ch_256 burnish", &mut || burnish::model::transformer::reflect_pad(x32.clone(), 4));
+    t("conv9x9_32to3_256 plain", &mut || conv_valid(x32p.clone(), w9o.clone(), None, 1, false));
+    t("conv9x9_32to3_256 reformulated", &mut || conv_valid(x32p.clone(), w9o.clone(), None, 1, true));
     t("reflect_pad4_32ch_256", &mut || x32.clone().pad([(0, 0), (0, 0), (4, 4), (4, 4)], PadMode::Reflect));
     t("instance_norm_32ch_256", &mut || burnish::model::transformer::instance_norm(x32.clone(), 1e-5));
     t("upsample_nearest_64ch_128", &mut || interpolate(x64.clone(), InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([256, 256])));

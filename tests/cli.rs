@@ -364,3 +364,24 @@ fn ctrl_c_during_training_saves_a_checkpoint_that_resumes() {
     assert!(out.status.success() && stderr.contains(&format!("resuming at iteration {done}")), "{stderr}");
     assert_eq!(std::fs::read_to_string(run.join("losses.csv")).unwrap().lines().count() - 1, done + 1);
 }
+
+#[test]
+fn shipped_styles_are_listed_and_the_default_stylizes() {
+    let out = burnish(&["styles"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for name in ["scream", "wave", "starry-night", "composition-vii"] {
+        assert!(listing.contains(name), "{listing}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let styled = dir.path().join("styled.jpg");
+    // No --model: the shipped Scream.
+    let out = burnish(&["stylize", &asset("bunny.jpg"), "-o", s(&styled), "--size", "96", "--device", "cpu"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("<shipped scream>"), "{stderr}");
+    let a = image::open(&styled).unwrap().to_rgb8();
+    let b = image::open(asset("bunny.jpg")).unwrap().resize_exact(96, 54, image::imageops::FilterType::Triangle).to_rgb8();
+    assert_eq!(a.dimensions(), (96, 54));
+    let mad = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| (*x as f64 - *y as f64).abs()).sum::<f64>() / a.as_raw().len() as f64;
+    assert!(mad > 10.0, "the output should differ from the input: mean |diff| {mad}");
+}

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use burnish::backend;
 use burnish::imageio::{self, RgbF32};
 use burnish::model::netio;
-use burnish::model::transformer::{NetSpec, TransformerNet, instance_norm, tf_same};
+use burnish::model::transformer::{NetSpec, TransformerNet, conv_valid, instance_norm, tf_same};
 use burnish::model::vgg::Vgg19;
 use burnish::model::weights::VggWeights;
 use burnish::stylize::gatys::image_tensor;
@@ -258,4 +258,28 @@ fn an_empty_photo_folder_is_an_error() {
     std::fs::write(dir.path().join("notes.txt"), b"no photos here").unwrap();
     let e = Photos::scan(dir.path()).err().expect("no photos").to_string();
     assert!(e.contains("holds no images"), "{e}");
+}
+
+#[test]
+fn reformulated_convolutions_equal_plain_ones() {
+    // The flex-friendly form (9x9 to few channels as 1x9 + shifted sums) against burn's plain
+    // conv2d, batch 2, with bias; and the cat-based reflection padding against burn's pad.
+    let d = cpu();
+    let rnd = |n: usize, seed: u64| -> Vec<f32> { (0..n).map(|i| (((i as u64 * 2654435761 + seed * 97) % 1000) as f32 / 500.0) - 1.0).collect() };
+    for (cin, cout, k, h, w) in [(6, 3, 9, 24, 20), (2, 16, 9, 11, 30)] {
+        let x = Tensor::<4>::from_data(TensorData::new(rnd(2 * cin * h * w, 1), [2, cin, h, w]), &d);
+        let wt = Tensor::<4>::from_data(TensorData::new(rnd(cout * cin * k * k, 2), [cout, cin, k, k]), &d);
+        let b = Tensor::<1>::from_data(TensorData::new(rnd(cout, 3), [cout]), &d);
+        let fast = conv_valid(x.clone(), wt.clone(), Some(b.clone()), 1, true);
+        let plain = conv_valid(x, wt, Some(b), 1, false);
+        assert_eq!(fast.dims(), plain.dims());
+        let (max, _) = diff(&vals(fast), &vals(plain));
+        assert!(max < 1e-4, "k {k}: max |diff| {max}");
+    }
+    let x = Tensor::<4>::from_data(TensorData::new(rnd(2 * 3 * 7 * 6, 4), [2, 3, 7, 6]), &d);
+    for p in [1, 4] {
+        let a = burnish::model::transformer::reflect_pad(x.clone(), p);
+        let b = x.clone().pad([(0, 0), (0, 0), (p, p), (p, p)], burn::tensor::ops::PadMode::Reflect);
+        assert_eq!(vals(a), vals(b));
+    }
 }

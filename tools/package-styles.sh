@@ -32,4 +32,13 @@ print(f"| {name} | `{c['style']}` | {c['iterations_done']} (batch {c['batch']}, 
       f"{l.get('content', 0):.3g} / {l.get('style', 0):.3g} | {c.get('training_seconds', 0) / 60:.0f} min | {d.get('name', '?')} |")
 PY
 done
-cat $table
+python3 - $table <<'PY'
+import re, sys
+table = open(sys.argv[1]).read()
+readme = open('weights/README.md').read()
+start, end = '<!-- table: written by tools/package-styles.sh -->\n', '<!-- end table -->'
+i, j = readme.index(start) + len(start), readme.index(end)
+open('weights/README.md', 'w').write(readme[:i] + table + readme[j:])
+PY
+rm $table
+cat weights/README.md | sed -n '/<!-- table/,/end table/p'

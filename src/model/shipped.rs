@@ -11,7 +11,28 @@ pub struct Shipped {
     pub bytes: &'static [u8],
 }
 
-pub static SHIPPED: &[Shipped] = &[];
+pub static SHIPPED: &[Shipped] = &[
+    Shipped {
+        name: "scream",
+        title: "The Scream, Edvard Munch (1893), public domain",
+        bytes: include_bytes!("../../weights/styles/scream.f16.safetensors"),
+    },
+    Shipped {
+        name: "wave",
+        title: "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain",
+        bytes: include_bytes!("../../weights/styles/wave.f16.safetensors"),
+    },
+    Shipped {
+        name: "starry-night",
+        title: "The Starry Night, Vincent van Gogh (1889), public domain",
+        bytes: include_bytes!("../../weights/styles/starry-night.f16.safetensors"),
+    },
+    Shipped {
+        name: "composition-vii",
+        title: "Composition VII, Wassily Kandinsky (1913), public domain",
+        bytes: include_bytes!("../../weights/styles/composition-vii.f16.safetensors"),
+    },
+];
 
 /// A shipped style by name, or a network file / ml5 folder by path.
 pub fn resolve(model: &str) -> Result<NetFile> {

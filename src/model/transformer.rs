@@ -309,8 +309,7 @@ fn pad(x: Tensor<4>, k: usize, stride: usize, padding: Padding) -> Tensor<4> {
         Padding::Reflect => {
             let p = k / 2;
             // Reflection needs p < size; tiny maps (only in odd tests) fall back to edge padding.
-            let mode = if h > p && w > p { PadMode::Reflect } else { PadMode::Edge };
-            x.pad([(0, 0), (0, 0), (p, p), (p, p)], mode)
+            if h > p && w > p { reflect_pad(x, p) } else { x.pad([(0, 0), (0, 0), (p, p), (p, p)], PadMode::Edge) }
         }
         Padding::TfSame => {
             let (t, b) = tf_same(h, k, stride);
@@ -320,6 +319,21 @@ fn pad(x: Tensor<4>, k: usize, stride: usize, padding: Padding) -> Tensor<4> {
     }
 }
 
+/// Reflection padding of p on the last two dims (p < h, w) by slicing, flipping and concatenating:
+/// two copies instead of the several of burn's generic pad (2x faster on flex).
+pub fn reflect_pad(x: Tensor<4>, p: usize) -> Tensor<4> {
+    if p == 0 {
+        return x;
+    }
+    let [_, _, h, w] = x.dims();
+    let top = x.clone().narrow(2, 1, p).flip([2]);
+    let bottom = x.clone().narrow(2, h - 1 - p, p).flip([2]);
+    let x = Tensor::cat(vec![top, x, bottom], 2);
+    let left = x.clone().narrow(3, 1, p).flip([3]);
+    let right = x.clone().narrow(3, w - 1 - p, p).flip([3]);
+    Tensor::cat(vec![left, x, right], 3)
+}
+
 /// TensorFlow "SAME" padding (before, after) for size n, kernel k, stride s.
 pub fn tf_same(n: usize, k: usize, s: usize) -> (usize, usize) {
     let out = n.div_ceil(s);
@@ -327,9 +341,51 @@ pub fn tf_same(n: usize, k: usize, s: usize) -> (usize, usize) {
     (total / 2, total - total / 2)
 }
 
+/// A convolution of an already padded input. On burn's CPU backend (flex), whose im2col path
+/// handles it badly, a 9x9 convolution to few channels is reformulated with the same arithmetic:
+/// a 1x9 convolution with the 9 kernel rows as extra output channels, summed shifted (2.8x
+/// faster for the last layer at 256²; the same trick for 3x3 layers measured no gain).
 fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize) -> Tensor<4> {
+    let fast = *REFORMULATE.get_or_init(|| std::env::var("BURNISH_FLEX_CONV").as_deref() != Ok("plain")) && x.device() == Device::flex();
+    conv_valid(x, weight, bias, stride, fast)
+}
+
+/// [`conv`] with the choice made by the caller (`reformulate`: allow the flex-friendly forms).
+pub fn conv_valid(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize, reformulate: bool) -> Tensor<4> {
+    let [cout, cin, k, _] = weight.dims();
+    let [_, _, hp, wp] = x.dims();
+    if stride == 1 && reformulate {
+        let (h, w) = (hp + 1 - k, wp + 1 - k);
+        let add_bias = |o: Tensor<4>| match &bias {
+            Some(b) => o + b.clone().reshape([1, cout, 1, 1]),
+            None => o,
+        };
+        if k == 9 && cout <= 16 {
+            // [cout, cin, kh, kw] -> [kh, cout, cin, kw] -> [kh·cout, cin, 1, kw]
+            let w1 = weight.permute([2, 0, 1, 3]).reshape([k * cout, cin, 1, k]);
+            let y = conv2d(x, w1, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+            let taps: Vec<(usize, usize)> = (0..k).map(|dy| (dy, 0)).collect();
+            return add_bias(shifted_sum_rows(y, &taps, cout, h, w));
+        }
+    }
     conv2d(x, weight, bias, ConvOptions::new([stride, stride], [0, 0], [1, 1], 1))
 }
+
+/// Σ over taps t of y[:, t·cout..(t+1)·cout, dy.., dx..] cropped to h x w.
+fn shifted_sum_rows(y: Tensor<4>, taps: &[(usize, usize)], cout: usize, h: usize, w: usize) -> Tensor<4> {
+    let mut out: Option<Tensor<4>> = None;
+    for (t, &(dy, dx)) in taps.iter().enumerate() {
+        let part = y.clone().narrow(1, t * cout, cout).narrow(2, dy, h).narrow(3, dx, w);
+        out = Some(match out {
+            Some(o) => o + part,
+            None => part,
+        });
+    }
+    out.expect("at least one tap")
+}
+
+/// Whether [`conv`] reformulates convolutions on flex (`BURNISH_FLEX_CONV=plain` turns it off, to compare).
+static REFORMULATE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
 /// Instance norm without affine: per image and channel, (x - mean) / sqrt(var + eps), biased variance.
 pub fn instance_norm(x: Tensor<4>, eps: f64) -> Tensor<4> {
