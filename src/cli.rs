@@ -282,6 +282,16 @@ pub enum DeviceArg {
     Cpu,
 }
 
+impl From<DeviceArg> for crate::backend::DeviceChoice {
+    fn from(d: DeviceArg) -> Self {
+        match d {
+            DeviceArg::Auto => Self::Auto,
+            DeviceArg::Wgpu => Self::Wgpu,
+            DeviceArg::Cpu => Self::Cpu,
+        }
+    }
+}
+
 /// Parse "N" or "WxH".
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let parse = |t: &str| t.trim().parse::<u32>().ok().filter(|v| (8..=8192).contains(v));

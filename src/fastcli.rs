@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use burnish::backend::{self, DeviceChoice, Selected};
+use burnish::backend::{self, Selected};
 use burnish::cli::{DeviceArg, TrainArgs};
 use burnish::imageio::{self, RgbF32};
 use burnish::layers::{Tap, parse_layer_list};
@@ -22,12 +22,8 @@ use burnish::sheet::{self, Series};
 use burnish::stylize::gatys::{image_tensor, tensor_image};
 use burnish::stylize::train::{Photos, StepLosses, TrainConfig, Trainer};
 
-fn select(device: DeviceArg, quiet: bool) -> Result<Selected> {
-    let sel = backend::select(match device {
-        DeviceArg::Auto => DeviceChoice::Auto,
-        DeviceArg::Wgpu => DeviceChoice::Wgpu,
-        DeviceArg::Cpu => DeviceChoice::Cpu,
-    })?;
+pub fn select(device: DeviceArg, quiet: bool) -> Result<Selected> {
+    let sel = backend::select(device.into())?;
     if !quiet {
         eprintln!("device: {}", sel.info);
     }
@@ -329,14 +325,8 @@ fn write_preview(trainer: &Trainer, img: &RgbF32, out: &Path) -> Result<()> {
 /// Checkpoint, model (f32, with config and training time), loss CSV and plot, all atomically.
 fn save_all(trainer: &Trainer, out: &Path, seconds: f64, sel: &Selected) -> Result<()> {
     imageio::write_atomic(&out.join("checkpoint.safetensors"), &trainer.checkpoint_bytes()?)?;
-    let model = trainer.model_bytes(false)?;
-    // Re-open to add the time and machine to the config.
-    let mut file = burnish::model::netio::load_safetensors(&model, Path::new("model"))?;
-    let mut config = file.config.take().unwrap_or_default();
-    config["training_seconds"] = seconds.into();
-    config["device"] = serde_json::to_value(&sel.info)?;
-    let bytes = burnish::model::netio::to_safetensors(&file.spec, &file.values, Some(&config), false)?;
-    imageio::write_atomic(&out.join("model.safetensors"), &bytes)?;
+    let extra = [("training_seconds", seconds.into()), ("device", serde_json::to_value(&sel.info)?)];
+    imageio::write_atomic(&out.join("model.safetensors"), &trainer.model_bytes(false, &extra)?)?;
     let mut csv = String::from("iteration,total,content,style,tv\n");
     for l in &trainer.history {
         csv.push_str(&format!("{},{:e},{:e},{:e},{:e}\n", l.iteration, l.total, l.content, l.style, l.tv));

@@ -12,8 +12,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use burnish::backend::{self, DeviceChoice, Selected};
-use burnish::cli::{Cli, Command, Common, DeviceArg, InitArg, LineSearchArg, OptimizerArg, parse_size};
+use burnish::backend::Selected;
+use burnish::cli::{Cli, Command, Common, InitArg, LineSearchArg, OptimizerArg, parse_size};
 use burnish::imageio::{self, RgbF32};
 use burnish::layers::{Tap, parse_layer_list};
 use burnish::model::vgg::Vgg19;
@@ -131,15 +131,7 @@ impl Loaded {
             Some(p) => VggWeights::from_file(p)?,
             None => VggWeights::embedded()?,
         };
-        let choice = match common.device {
-            DeviceArg::Auto => DeviceChoice::Auto,
-            DeviceArg::Wgpu => DeviceChoice::Wgpu,
-            DeviceArg::Cpu => DeviceChoice::Cpu,
-        };
-        let sel = backend::select(choice)?;
-        if !common.quiet {
-            eprintln!("device: {}", sel.info);
-        }
+        let sel = fastcli::select(common.device, common.quiet)?;
         let vgg = Vgg19::new(&weights, cfg.feature_scale, &sel.device);
         Ok(Self { sel, vgg, weights })
     }

@@ -191,7 +191,8 @@ impl Trainer {
             return Err(Error::InvalidOption(format!("crops and the style image need at least {need} px per side for these layers")));
         }
         let sx = crate::stylize::gatys::image_tensor(style, device);
-        let style_grams = vgg.forward(sx, &cfg.style_layers).into_iter().map(|f| gram(f, cfg.kernels)).collect();
+        // Repeated to the batch once here, not every step.
+        let style_grams = vgg.forward(sx, &cfg.style_layers).into_iter().map(|f| gram(f, cfg.kernels).repeat_dim(0, cfg.batch)).collect();
         Ok(Self { cfg, net, m, v, iteration, samples, history, vgg, style_grams, device: device.clone(), skipped: Vec::new() })
     }
 
@@ -228,7 +229,6 @@ impl Trainer {
     pub fn step(&mut self, photos: &Photos) -> Result<StepLosses> {
         let x = self.next_batch(photos)?;
         let cfg = &self.cfg;
-        let b = cfg.batch;
                 let params: Vec<Tensor<1>> = self.net.params.iter().map(|p| p.clone().autodiff().require_grad()).collect();
         let net = TransformerNet { spec: self.net.spec.clone(), params: params.clone() };
         let content_target = self.vgg.forward(x.clone(), &[cfg.content_layer]).remove(0);
@@ -240,7 +240,7 @@ impl Trainer {
         let content = content_loss(feats.next().expect("content tap"), content_target.autodiff(), cfg.kernels).mul_scalar(cfg.content_weight);
         let mut style = Tensor::<1>::zeros([1], &self.device).autodiff();
         for (f, g) in feats.zip(&self.style_grams) {
-            style = style + style_layer_loss(f, g.clone().repeat_dim(0, b).autodiff(), cfg.kernels);
+            style = style + style_layer_loss(f, g.clone().autodiff(), cfg.kernels);
         }
         let style = style.mul_scalar(cfg.style_weight);
         let tv = if cfg.tv_weight > 0.0 { total_variation(y).mul_scalar(cfg.tv_weight) } else { Tensor::<1>::zeros([1], &self.device).autodiff() };
@@ -338,10 +338,14 @@ impl Trainer {
         Self::assemble(cfg, style, vgg, device, net, m, v, iteration, samples, history)
     }
 
-    /// The trained network for shipping/stylizing: weights plus config (f16 halves the size).
-    pub fn model_bytes(&self, f16: bool) -> Result<Vec<u8>> {
+    /// The trained network for shipping/stylizing: weights plus config and `extra` fields (e.g.
+    /// training time and device) in its metadata (f16 halves the size).
+    pub fn model_bytes(&self, f16: bool, extra: &[(&str, serde_json::Value)]) -> Result<Vec<u8>> {
         let values = self.net.values()?;
         let mut config = serde_json::to_value(&self.cfg).expect("serialisable");
+        for (k, v) in extra {
+            config[*k] = v.clone();
+        }
         config["iterations_done"] = self.iteration.into();
         if let Some(l) = self.history.last() {
             config["final_losses"] = serde_json::to_value(l).expect("serialisable");
