@@ -22,6 +22,28 @@ use burnish::optim::read_scalars;
 use burnish::stylize::gatys::{self, RunConfig};
 use burnish::stylize::train::{Photos, TrainConfig, Trainer};
 
+/// A file of the repository: beside the sources, else relative to the working directory (a copied
+/// tree, e.g. on a GPU machine).
+fn asset(rel: &str) -> std::path::PathBuf {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    if p.exists() { p } else { std::path::PathBuf::from(rel) }
+}
+
+/// Eight 320×320 smooth colour patterns in a temporary folder, for timing a training step where
+/// the shared photos are absent (the step's cost does not depend on the pictures).
+fn synthetic_photos() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("burnish-bench-photos-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..8u32 {
+        let img = image::RgbImage::from_fn(320, 320, |x, y| {
+            let f = |a: u32, b: u32| ((x * a + y * b + i * 37) % 256) as u8;
+            image::Rgb([f(1, 2), f(3, 1), f(2, 5)])
+        });
+        img.save(dir.join(format!("p{i}.png"))).unwrap();
+    }
+    dir
+}
+
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
@@ -133,9 +155,11 @@ fn bench(sel: Selected, layout: &str) -> serde_json::Value {
         if std::env::args().any(|a| a == "--no-train") {
             return None;
         }
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/photos");
-        let photos = Photos::scan(&dir).ok()?;
-        let style = burnish::imageio::load_rgb(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/assets/starry_night.jpg")).ok()?.resize_max_side(256);
+        let photos = match arg("--photos").map(std::path::PathBuf::from).or_else(|| Some(asset("../shared/data/photos")).filter(|d| d.is_dir())) {
+            Some(dir) => Photos::scan(&dir).ok()?,
+            None => Photos::scan(&synthetic_photos()).ok()?,
+        };
+        let style = burnish::imageio::load_rgb(&asset("web/assets/starry_night.jpg")).ok()?.resize_max_side(256);
         let cfg = TrainConfig { batch, crop, width: 32, ..TrainConfig::defaults("bench") };
         let mut t = Trainer::new(cfg, &style, vgg.clone(), &d).ok()?;
         let (median, min) = time(reps, || {

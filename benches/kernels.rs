@@ -2,7 +2,9 @@
 //! a 256² image (64×256², 128×128², 256×64², 512×32²), WGSL kernels on vs off; and one whole
 //! Gatys evaluation (VGG forward + backward + losses) on vs off. Prints JSON lines.
 //!
-//!     cargo bench --bench kernels -- [--device wgpu|cpu] [--reps 20]
+//!     cargo bench --bench kernels -- [--device wgpu|cpu] [--reps 20] [--only-c C] [--skip-eval]
+//!
+//! Times are medians of `--reps` calls, each ending in a read back.
 
 use std::time::Instant;
 
@@ -19,14 +21,27 @@ fn arg(name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
 
+/// Median wall time of one call in ms (each call ends in a read back, so the GPU work is done),
+/// after two warm-up calls (shader compilation, autotune). The median keeps one-off stalls of a
+/// shared machine out of sub-millisecond figures.
 fn time_ms(reps: usize, mut f: impl FnMut()) -> f64 {
-    f(); // warm-up: shader compilation, autotune
     f();
-    let t = Instant::now();
-    for _ in 0..reps {
-        f();
-    }
-    t.elapsed().as_secs_f64() * 1e3 / reps as f64
+    f();
+    let mut times: Vec<f64> = (0..reps.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The Gram kernel's k-split settings in force (see src/kernels/wgsl.rs), for the record.
+fn split_env() -> serde_json::Value {
+    let get = |n: &str| std::env::var(n).ok().map(serde_json::Value::from).unwrap_or(serde_json::Value::Null);
+    serde_json::json!({ "BURNISH_GRAM_GROUPS": get("BURNISH_GRAM_GROUPS"), "BURNISH_GRAM_MIN_CHUNKS": get("BURNISH_GRAM_MIN_CHUNKS") })
 }
 
 fn main() {
@@ -60,6 +75,8 @@ fn main() {
         row.insert("bench".into(), "gram_style_loss".into());
         row.insert("shape".into(), serde_json::json!([1, c, side, side]));
         row.insert("speedup_forward_backward".into(), speedup.into());
+        row.insert("speedup_forward".into(), (row["reference"]["forward_ms"].as_f64().unwrap() / row["kernels"]["forward_ms"].as_f64().unwrap()).into());
+        row.insert("split_policy".into(), split_env());
         row.insert("adapter".into(), serde_json::to_value(&sel.info).unwrap());
         println!("{}", serde_json::Value::Object(row));
     }

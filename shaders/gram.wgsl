@@ -1,5 +1,6 @@
 // Batched Gram matrix G = F·Fᵀ / (C·H·W), tiled through workgroup memory with register blocking,
-// optionally fused with the style loss Σ(G − A)² (one partial sum per output tile).
+// optionally fused with the style loss scale·Σ(G − A)² (one partial sum per output tile) and with
+// the matrix its backward pass needs, S = (G − A) + (G − A)ᵀ, written in place of G.
 //
 // F: [batch, c, k] (k = H·W); output partials: [splits, batch, c, c]. A workgroup of 16×16
 // invocations computes one BT×BT tile (BT = 64) for one (batch, split), each invocation a 4×4
@@ -27,6 +28,10 @@ struct Params {
     splits: u32,
     fused: u32,
     inv_norm: f32,
+    out_mode: u32,   // 0: write nothing, 1: G (or this split's partial G), 2: S (fused only)
+    loss_scale: f32, // multiplies the fused loss partials
+    pad0: u32,
+    pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> feat: array<f32>;
@@ -51,8 +56,8 @@ fn load4(fbase: u32, row: u32, k0: u32) -> vec4<f32> {
     return v;
 }
 
-// Writes G[i][j0 + 16s] (and the mirror) for s = 0..3; returns their squared error against the
-// target when the launch is fused (then splits == 1, so g is the whole G[i][j]).
+// Writes G[i][j0 + 16s] (or S, or nothing; and the mirror) for s = 0..3; returns their squared
+// error against the target when the launch is fused (then splits == 1, so g is the whole G[i][j]).
 fn emit_row(g: vec4<f32>, i: u32, j0: u32, gb: u32, batch: u32, mirror: bool) -> f32 {
     let c = prm.c;
     let tb = batch * c * c;
@@ -61,17 +66,25 @@ fn emit_row(g: vec4<f32>, i: u32, j0: u32, gb: u32, batch: u32, mirror: bool) ->
         let j = j0 + 16u * s;
         if (i < c && j < c) {
             let v = g[s];
-            gram_out[gb + i * c + j] = v;
-            if (mirror) {
-                gram_out[gb + j * c + i] = v;
-            }
+            var a_ij = 0.0;
+            var a_ji = 0.0;
             if (prm.fused != 0u) {
-                let d = v - target_gram[tb + i * c + j];
+                a_ij = target_gram[tb + i * c + j];
+                a_ji = target_gram[tb + j * c + i];
+                let d = v - a_ij;
                 sq = sq + d * d;
                 if (mirror) {
                     // The mirror (j, i) has the same G; the target need not be symmetric.
-                    let e = v - target_gram[tb + j * c + i];
+                    let e = v - a_ji;
                     sq = sq + e * e;
+                }
+            }
+            if (prm.out_mode != 0u) {
+                // S = 2G − A − Aᵀ is symmetric like G: the same value goes to both places.
+                let o = select(v, 2.0 * v - a_ij - a_ji, prm.out_mode == 2u);
+                gram_out[gb + i * c + j] = o;
+                if (mirror) {
+                    gram_out[gb + j * c + i] = o;
                 }
             }
         }
@@ -156,7 +169,7 @@ fn main(
             workgroupBarrier();
         }
         if (li == 0u) {
-            loss_parts[part_idx] = a_s[0].x;
+            loss_parts[part_idx] = a_s[0].x * prm.loss_scale;
         }
     }
 }

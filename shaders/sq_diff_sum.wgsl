@@ -1,6 +1,5 @@
-// Σ (x − y)² over n elements: each workgroup reduces a grid-strided slice into one partial sum
-// (the partials are added by one more reduction). Used for the content loss and, when the Gram
-// kernel is split over k, for the style loss.
+// scale·Σ (x − y)² over n elements: each workgroup reduces a grid-strided slice into one partial sum
+// (the partials are added by one more reduction). Used for the content loss.
 
 const WG: u32 = {{ workgroup }}u;
 
@@ -8,7 +7,7 @@ struct Params {
     n: u32,
     iters: u32,
     stride: u32,
-    pad: u32,
+    scale: f32,
 }
 
 @group(0) @binding(0) var<storage, read_write> lhs: array<f32>;
@@ -38,6 +37,6 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
         workgroupBarrier();
     }
     if (li == 0u) {
-        parts[wid.x] = red[0];
+        parts[wid.x] = red[0] * prm.scale;
     }
 }

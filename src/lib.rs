@@ -4,6 +4,7 @@
 //! ([`loss`]) -> optimiser ([`optim`]) -> image file, driven by [`stylize::gatys`].
 
 pub mod backend;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod error;
 pub mod imageio;

@@ -254,6 +254,8 @@ fn finish(
             "interrupted": out.stopped,
             "seconds": seconds,
             "ms_per_evaluation": 1000.0 * seconds / out.evaluations.max(1) as f64,
+            "first_evaluation_ms": out.elapsed_ms.first(),
+            "steady_ms_per_evaluation": out.steady_ms_per_evaluation(),
             "final": f,
             "final_unweighted": {
                 "content": if cfg.content_weight > 0.0 { f.content / cfg.content_weight } else { 0.0 },

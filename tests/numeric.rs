@@ -433,6 +433,11 @@ fn kernels_match_reference(device: &Device, label: &str) {
         let e = max_rel_err(&g_kernel, &g_ref);
         assert!(e < 1e-4, "{label} {:?}: Gram error {e}", [b, c, h, w]);
 
+        // Forward only (no autodiff): the loss without any matrix written.
+        let lk = vals(style_layer_loss(x.clone(), a.clone(), true));
+        let lr = vals(style_layer_loss(x.clone(), a.clone(), false));
+        assert!((lk[0] - lr[0]).abs() <= 1e-4 * lr[0].abs(), "{label} {:?}: forward-only style loss {} vs {}", [b, c, h, w], lk[0], lr[0]);
+
         let loss_and_grad = |use_kernels: bool| {
             let xa = x.clone().autodiff().require_grad();
             let loss = style_layer_loss(xa.clone(), a.clone(), use_kernels).mul_scalar(1000.0)

@@ -14,7 +14,7 @@
 
 mod wgsl;
 
-pub use wgsl::{GRAM_WGSL, SQ_DIFF_SUM_WGSL, launches};
+pub use wgsl::{GRAM_FINISH_WGSL, GRAM_WGSL, SQ_DIFF_SUM_WGSL, launches};
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -31,13 +31,14 @@ pub trait StyleOps: Backend {
     fn gram(x: FloatTensor<Self>) -> FloatTensor<Self> {
         reference::gram::<Self>(x)
     }
-    /// (scale · Σ(G(x) − A)² with shape [1], G(x)).
-    fn style_loss_gram(x: FloatTensor<Self>, a: FloatTensor<Self>, scale: f32) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        reference::style_loss_gram::<Self>(x, a, scale)
-    }
     /// scale · Σ(G(x) − A)², shape [1].
     fn style_loss(x: FloatTensor<Self>, a: FloatTensor<Self>, scale: f32) -> FloatTensor<Self> {
-        Self::style_loss_gram(x, a, scale).0
+        reference::style_loss::<Self>(x, a, scale)
+    }
+    /// (scale · Σ(G(x) − A)² with shape [1], S = (G − A) + (G − A)ᵀ): the loss and the [b, c, c]
+    /// matrix its gradient is made of (dL/dF = scale · 2 S F / (c·h·w)).
+    fn style_loss_sym(x: FloatTensor<Self>, a: FloatTensor<Self>, scale: f32) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        reference::style_loss_sym::<Self>(x, a, scale)
     }
     /// scale · Σ(x − p)², shape [1].
     fn content_loss(x: FloatTensor<Self>, p: FloatTensor<Self>, scale: f32) -> FloatTensor<Self> {
@@ -65,9 +66,14 @@ pub mod reference {
         B::float_sum(B::float_mul(d.clone(), d))
     }
 
-    pub fn style_loss_gram<B: Backend>(x: FloatTensor<B>, a: FloatTensor<B>, scale: f32) -> (FloatTensor<B>, FloatTensor<B>) {
-        let g = gram::<B>(x);
-        (B::float_mul_scalar(sum_sq_diff::<B>(g.clone(), a), scale.into()), g)
+    pub fn style_loss<B: Backend>(x: FloatTensor<B>, a: FloatTensor<B>, scale: f32) -> FloatTensor<B> {
+        B::float_mul_scalar(sum_sq_diff::<B>(gram::<B>(x), a), scale.into())
+    }
+
+    pub fn style_loss_sym<B: Backend>(x: FloatTensor<B>, a: FloatTensor<B>, scale: f32) -> (FloatTensor<B>, FloatTensor<B>) {
+        let d = B::float_sub(gram::<B>(x), a);
+        let loss = B::float_mul_scalar(B::float_sum(B::float_mul(d.clone(), d.clone())), scale.into());
+        (loss, B::float_add(d.clone(), B::float_swap_dims(d, 1, 2)))
     }
 
     pub fn content_loss<B: Backend>(x: FloatTensor<B>, p: FloatTensor<B>, scale: f32) -> FloatTensor<B> {
@@ -104,23 +110,24 @@ impl<B: Backend> Backward<B, 1> for GramBackward {
 struct StyleLossBackward;
 
 impl<B: Backend> Backward<B, 2> for StyleLossBackward {
-    type State = (FloatTensor<B>, FloatTensor<B>, f32); // (x, D = G − A, scale)
+    /// (x, S = (G − A) + (G − A)ᵀ, D = G − A when A itself needs a gradient, scale)
+    type State = (FloatTensor<B>, FloatTensor<B>, Option<FloatTensor<B>>, f32);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_a] = ops.parents;
         let g = broadcast_scalar::<B>(grads.consume::<B>(&ops.node), 3);
-        let (x, d, scale) = ops.state;
+        let (x, s, d, scale) = ops.state;
         if let Some(node) = node_x {
-            // dL/dF = s · (D + Dᵀ) · 2F / (c·h·w)
+            // dL/dF = g · scale · 2 S F / (c·h·w): the factors go on the small c×c matrix, so the
+            // big [c, h·w] result comes straight out of one matmul.
             let [b, c, h, w] = x.shape().dims::<4>();
             let f = B::float_reshape(x, Shape::new([b, c, h * w]));
-            let sym = B::float_add(d.clone(), B::float_swap_dims(d.clone(), 1, 2));
-            let dx = B::float_mul_scalar(B::float_matmul(sym, f), (2.0 * scale / (c * h * w) as f32).into());
-            let dx = B::float_mul(dx, g.clone());
+            let factor = B::float_mul_scalar(g.clone(), (2.0 * scale / (c * h * w) as f32).into());
+            let dx = B::float_matmul(B::float_mul(s, factor), f);
             grads.register::<B>(node.id, B::float_reshape(dx, Shape::new([b, c, h, w])));
         }
-        if let Some(node) = node_a {
-            grads.register::<B>(node.id, B::float_mul(B::float_mul_scalar(d, (-2.0 * scale).into()), g));
+        if let (Some(node), Some(d)) = (node_a, d) {
+            grads.register::<B>(node.id, B::float_mul(d, B::float_mul_scalar(g, (-2.0 * scale).into())));
         }
     }
 }
@@ -135,7 +142,8 @@ impl<B: Backend> Backward<B, 2> for ContentLossBackward {
         let [node_x, node_p] = ops.parents;
         let (d, scale) = ops.state;
         let g = broadcast_scalar::<B>(grads.consume::<B>(&ops.node), d.shape().num_dims());
-        let dx = B::float_mul(B::float_mul_scalar(d, (2.0 * scale).into()), g);
+        // One pass over the feature map: D · (2 · scale · g).
+        let dx = B::float_mul(d, B::float_mul_scalar(g, (2.0 * scale).into()));
         if let Some(node) = node_p {
             grads.register::<B>(node.id, B::float_neg(dx.clone()));
         }
@@ -160,11 +168,14 @@ impl<B: Backend + StyleOps, C: CheckpointStrategy> StyleOps for Autodiff<B, C> {
 
     fn style_loss(x: FloatTensor<Self>, a: FloatTensor<Self>, scale: f32) -> FloatTensor<Self> {
         let (nx, na) = (x.node(), a.node());
+        let a_needs_grad = a.is_tracked();
         let (xp, ap) = (x.into_primitive(), a.into_primitive());
         match StyleLossBackward.prepare::<C>([nx, na]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let (loss, g) = B::style_loss_gram(xp.clone(), ap.clone(), scale);
-                prep.finish((xp, B::float_sub(g, ap), scale), loss)
+                let (loss, s) = B::style_loss_sym(xp.clone(), ap.clone(), scale);
+                // The target's gradient (never needed by burnish itself) takes one more Gram.
+                let d = a_needs_grad.then(|| B::float_sub(B::gram(xp.clone()), ap));
+                prep.finish((xp, s, d, scale), loss)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::style_loss(xp, ap, scale)),
         }

@@ -17,6 +17,7 @@ use super::{StyleOps, reference};
 /// The shaders, included at compile time.
 pub const GRAM_WGSL: &str = include_str!("../../shaders/gram.wgsl");
 pub const SQ_DIFF_SUM_WGSL: &str = include_str!("../../shaders/sq_diff_sum.wgsl");
+pub const GRAM_FINISH_WGSL: &str = include_str!("../../shaders/gram_finish.wgsl");
 
 /// Output tile side of the Gram kernel (16 × 16 invocations, 4 × 4 outputs each: 256
 /// invocations, WebGPU's default limit) and the k chunk staged in workgroup memory per barrier.
@@ -25,7 +26,7 @@ const BLOCK: u32 = 64;
 const CHUNK: u32 = 28;
 const REDUCE_WG: u32 = 256;
 /// Part of the kernel ids: bump when a shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 6;
+const SHADER_VERSION: u32 = 7;
 
 struct GramKernel;
 
@@ -61,6 +62,38 @@ impl KernelSource for SqDiffSumKernel {
     }
 }
 
+struct GramFinishKernel;
+
+impl KernelSource for GramFinishKernel {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(GRAM_FINISH_WGSL).register("workgroup", REDUCE_WG.to_string())
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>().cube_dim(CubeDim::new_1d(REDUCE_WG).0).info((REDUCE_WG, SHADER_VERSION))
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// How the Gram kernel splits k across workgroups: it aims at `groups` workgroups in all, but
+/// never gives a split fewer than `min_chunks` chunks of k (splitting costs a partial buffer and a
+/// finishing pass). `BURNISH_GRAM_GROUPS` and `BURNISH_GRAM_MIN_CHUNKS` override the defaults
+/// (for tuning on a new GPU with `cargo bench --bench kernels`).
+#[derive(Clone, Copy, Debug)]
+struct SplitPolicy {
+    groups: usize,
+    min_chunks: usize,
+}
+
+fn split_policy() -> SplitPolicy {
+    static POLICY: std::sync::OnceLock<SplitPolicy> = std::sync::OnceLock::new();
+    *POLICY.get_or_init(|| {
+        let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|&v| v > 0).unwrap_or(default);
+        SplitPolicy { groups: env("BURNISH_GRAM_GROUPS", 256), min_chunks: env("BURNISH_GRAM_MIN_CHUNKS", 8) }
+    })
+}
+
 static LAUNCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// How many WGSL kernels this process has launched (lets tests prove the kernels really ran).
@@ -81,30 +114,46 @@ fn empty_f32(like: &CubeTensor, shape: Shape) -> CubeTensor {
     CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape, like.client.empty(bytes), DType::F32)
 }
 
-/// Gram matrices of `x` [b, c, h, w]; with `target` also the fused loss partials (when the
-/// launch is not split over k).
-fn launch_gram(x: CubeTensor, target: Option<CubeTensor>) -> (CubeTensor, Option<CubeTensor>) {
+/// What a Gram launch writes besides the optional loss.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GramOut {
+    None = 0,
+    /// G = F·Fᵀ / (c·h·w).
+    Gram = 1,
+    /// S = (G − A) + (G − A)ᵀ (needs a target).
+    Sym = 2,
+}
+
+/// One Gram launch over `x` [b, c, h, w]: with `target` = (A, scale) also scale·Σ(G − A)² as a
+/// [1] tensor. Returns ([b, c, c] as `out` asks, or None; the loss).
+fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -> (Option<CubeTensor>, Option<CubeTensor>) {
     let x = into_contiguous(x);
     let [b, c, h, w] = x.shape().dims::<4>();
     let k = h * w;
     let tiles = c.div_ceil(BLOCK as usize);
     let chunks = k.div_ceil(CHUNK as usize);
     let busy = b * tiles * (tiles + 1) / 2; // workgroups with work if k is not split
-    // Split k so that about 256 workgroups run, keeping at least 8 chunks each.
-    let splits = 256usize.div_ceil(busy).min(chunks.div_ceil(8)).max(1);
+    let policy = split_policy();
+    let splits = policy.groups.div_ceil(busy).min(chunks / policy.min_chunks).max(1);
     let chunks_per_split = chunks.div_ceil(splits);
     let splits = chunks.div_ceil(chunks_per_split);
-    let fused = target.is_some() && splits == 1;
+    let fused = splits == 1 && target.is_some();
+    let target = target.map(|(a, scale)| (into_contiguous(a), scale));
+    let client = x.client.clone();
+    let scratch = || client.empty(4).binding(); // unused bindings get small buffers of their own
 
-    let partial = empty_f32(&x, Shape::new([splits, b, c, c]));
-    let parts = fused.then(|| empty_f32(&x, Shape::new([b * tiles * tiles])));
-    let target = target.map(into_contiguous);
-    // Unused bindings get small buffers of their own (no aliasing of one buffer twice).
-    let target_binding = match (&target, fused) {
-        (Some(a), true) => a.handle.clone().binding(),
-        _ => x.client.empty(4).binding(),
+    // The Gram kernel writes G itself, or S when fused, or per-split partials of G.
+    let kernel_out = match (fused, out) {
+        (true, out) => out,
+        (false, GramOut::None) if splits == 1 => GramOut::None,
+        (false, _) => GramOut::Gram, // partials of G, or G itself (S needs a target)
     };
-    let parts_binding = parts.as_ref().map(|p| p.handle.clone().binding()).unwrap_or_else(|| x.client.empty(4).binding());
+    let matrix = (kernel_out != GramOut::None).then(|| empty_f32(&x, Shape::new([splits, b, c, c])));
+    let parts = fused.then(|| empty_f32(&x, Shape::new([b * tiles * tiles])));
+    let (target_binding, loss_scale) = match (&target, fused) {
+        (Some((a, scale)), true) => (a.handle.clone().binding(), *scale),
+        _ => (scratch(), 1.0),
+    };
     let inv_norm = 1.0f32 / (c * k) as f32;
     let info = pack_u32(&[
         c as u32,
@@ -115,32 +164,72 @@ fn launch_gram(x: CubeTensor, target: Option<CubeTensor>) -> (CubeTensor, Option
         splits as u32,
         fused as u32,
         inv_norm.to_bits(),
+        kernel_out as u32,
+        loss_scale.to_bits(),
+        0,
+        0,
     ]);
     let args = KernelArguments::new()
         .with_buffer(x.handle.clone().binding())
         .with_buffer(target_binding)
-        .with_buffer(partial.handle.clone().binding())
-        .with_buffer(parts_binding)
+        .with_buffer(matrix.as_ref().map(|m| m.handle.clone().binding()).unwrap_or_else(scratch))
+        .with_buffer(parts.as_ref().map(|p| p.handle.clone().binding()).unwrap_or_else(scratch))
         .with_info(MetadataBindingInfo::custom(info));
     LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    x.client.launch(
+    client.launch(
         Box::new(SourceKernel::new(GramKernel, CubeDim::new_2d(16, 16))),
         CubeCount::Static(tiles as u32, tiles as u32, (b * splits) as u32),
         args,
     );
-    let g = if splits == 1 { partial } else { Cube::float_sum_dim(partial, 0) }; // [1, b, c, c]
-    (Cube::float_reshape(g, Shape::new([b, c, c])), parts)
+    if splits == 1 {
+        // Fused (with a target) or a plain Gram matrix.
+        return (matrix.map(|m| Cube::float_reshape(m, Shape::new([b, c, c]))), parts.map(Cube::float_sum));
+    }
+
+    // Split over k: one finishing pass sums the partials and, with a target, computes the loss
+    // partials and S (or G) in the same read.
+    let partial = matrix.expect("split launches write partials");
+    let n = b * c * c;
+    let wg = REDUCE_WG as usize;
+    let groups = n.div_ceil(wg).clamp(1, 1024);
+    let stride = groups * wg;
+    let finish_out = if target.is_none() && out == GramOut::Sym { GramOut::Gram } else { out };
+    let result = (finish_out != GramOut::None).then(|| empty_f32(&x, Shape::new([b, c, c])));
+    let loss_parts = target.as_ref().map(|_| empty_f32(&x, Shape::new([groups])));
+    let (target_binding, loss_scale) = match &target {
+        Some((a, scale)) => (a.handle.clone().binding(), *scale),
+        None => (scratch(), 1.0),
+    };
+    let info = pack_u32(&[
+        n as u32,
+        c as u32,
+        splits as u32,
+        finish_out as u32,
+        n.div_ceil(stride) as u32,
+        stride as u32,
+        target.is_some() as u32,
+        loss_scale.to_bits(),
+    ]);
+    let args = KernelArguments::new()
+        .with_buffer(partial.handle.clone().binding())
+        .with_buffer(target_binding)
+        .with_buffer(result.as_ref().map(|m| m.handle.clone().binding()).unwrap_or_else(scratch))
+        .with_buffer(loss_parts.as_ref().map(|p| p.handle.clone().binding()).unwrap_or_else(|| client.empty(groups * 4).binding()))
+        .with_info(MetadataBindingInfo::custom(info));
+    LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    client.launch(Box::new(SourceKernel::new(GramFinishKernel, CubeDim::new_1d(REDUCE_WG))), CubeCount::Static(groups as u32, 1, 1), args);
+    (result, loss_parts.map(Cube::float_sum))
 }
 
-/// Σ(x − y)², shape [1].
-fn launch_sq_diff_sum(x: CubeTensor, y: CubeTensor) -> CubeTensor {
+/// scale·Σ(x − y)², shape [1].
+fn launch_sq_diff_sum(x: CubeTensor, y: CubeTensor, scale: f32) -> CubeTensor {
     let (x, y) = (into_contiguous(x), into_contiguous(y));
     let n = x.shape().num_elements();
     let wg = REDUCE_WG as usize;
     let groups = n.div_ceil(wg).clamp(1, 1024);
     let stride = groups * wg;
     let parts = empty_f32(&x, Shape::new([groups]));
-    let info = pack_u32(&[n as u32, n.div_ceil(stride) as u32, stride as u32, 0]);
+    let info = pack_u32(&[n as u32, n.div_ceil(stride) as u32, stride as u32, scale.to_bits()]);
     let args = KernelArguments::new()
         .with_buffer(x.handle.clone().binding())
         .with_buffer(y.handle.clone().binding())
@@ -161,25 +250,28 @@ impl StyleOps for Cube {
         if !runs_wgsl(&x) || !fits_u32(&x) {
             return reference::gram::<Self>(x);
         }
-        launch_gram(x, None).0
+        launch_gram(x, None, GramOut::Gram).0.expect("Gram output")
     }
 
-    fn style_loss_gram(x: FloatTensor<Self>, a: FloatTensor<Self>, scale: f32) -> (FloatTensor<Self>, FloatTensor<Self>) {
+    fn style_loss(x: FloatTensor<Self>, a: FloatTensor<Self>, scale: f32) -> FloatTensor<Self> {
         if !runs_wgsl(&x) || !runs_wgsl(&a) || !fits_u32(&x) {
-            return reference::style_loss_gram::<Self>(x, a, scale);
+            return reference::style_loss::<Self>(x, a, scale);
         }
-        let (g, parts) = launch_gram(x, Some(a.clone()));
-        let sum = match parts {
-            Some(p) => Self::float_sum(p),
-            None => launch_sq_diff_sum(g.clone(), a),
-        };
-        (Self::float_mul_scalar(sum, scale.into()), g)
+        launch_gram(x, Some((a, scale)), GramOut::None).1.expect("loss output")
+    }
+
+    fn style_loss_sym(x: FloatTensor<Self>, a: FloatTensor<Self>, scale: f32) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        if !runs_wgsl(&x) || !runs_wgsl(&a) || !fits_u32(&x) {
+            return reference::style_loss_sym::<Self>(x, a, scale);
+        }
+        let (s, loss) = launch_gram(x, Some((a, scale)), GramOut::Sym);
+        (loss.expect("loss output"), s.expect("S output"))
     }
 
     fn content_loss(x: FloatTensor<Self>, p: FloatTensor<Self>, scale: f32) -> FloatTensor<Self> {
         if !runs_wgsl(&x) || !runs_wgsl(&p) || !fits_u32(&x) {
             return reference::content_loss::<Self>(x, p, scale);
         }
-        Self::float_mul_scalar(launch_sq_diff_sum(x, p), scale.into())
+        launch_sq_diff_sum(x, p, scale)
     }
 }

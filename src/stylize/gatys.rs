@@ -109,6 +109,17 @@ pub struct RunOutput {
     pub history: Vec<Losses>,
     pub evaluations: usize,
     pub stopped: bool,
+    /// Wall time from the start of the optimisation to the end of each evaluation, in ms.
+    pub elapsed_ms: Vec<f64>,
+}
+
+impl RunOutput {
+    /// ms per evaluation over the second half of the run: the speed once shaders are compiled and
+    /// autotuned (the first evaluations pay for that).
+    pub fn steady_ms_per_evaluation(&self) -> Option<f64> {
+        let n = self.elapsed_ms.len();
+        (n >= 4).then(|| (self.elapsed_ms[n - 1] - self.elapsed_ms[n / 2 - 1]) / (n - n / 2) as f64)
+    }
 }
 
 /// Image [1, 3, h, w] on `device` from an RGB image.
@@ -158,6 +169,8 @@ struct Problem<'a> {
     dims: [usize; 4],
     history: Vec<Losses>,
     observer: &'a mut dyn Observer,
+    start: std::time::Instant,
+    elapsed_ms: Vec<f64>,
 }
 
 impl Objective for Problem<'_> {
@@ -191,6 +204,7 @@ impl Objective for Problem<'_> {
     fn observe(&mut self, x: &Tensor<1>, loss: f64, parts: &[f64]) -> Flow {
         let losses = Losses { evaluation: self.history.len() + 1, total: loss, content: parts[0], style: parts[1], tv: parts[2] };
         self.history.push(losses);
+        self.elapsed_ms.push(self.start.elapsed().as_secs_f64() * 1e3);
         let [_, _, h, w] = self.dims;
         let image = || tensor_image(x, w as u32, h as u32);
         self.observer.on_evaluation(&losses, self.cfg.evaluations, &image)
@@ -257,7 +271,7 @@ pub fn run_with_targets(
     taps.extend(cfg.style_layers.iter().copied());
     let dims = [1, 3, height as usize, width as usize];
     let mut x = image_tensor(&init, device).reshape([3 * (width * height) as usize]);
-    let mut problem = Problem { vgg, cfg, targets, taps, dims, history: Vec::new(), observer };
+    let mut problem = Problem { vgg, cfg, targets, taps, dims, history: Vec::new(), observer, start: std::time::Instant::now(), elapsed_ms: Vec::new() };
     let stopped = match cfg.optimizer {
         OptimizerKind::Lbfgs => {
             let mut opt = Lbfgs::new(LbfgsConfig { line_search: cfg.line_search, ..LbfgsConfig::default() });
@@ -271,5 +285,5 @@ pub fn run_with_targets(
     let image = tensor_image(&x, width, height)?;
     let history = problem.history;
     let final_losses = history.last().copied().unwrap_or_default();
-    Ok(RunOutput { image, final_losses, evaluations: history.len(), history, stopped })
+    Ok(RunOutput { image, final_losses, evaluations: history.len(), history, stopped, elapsed_ms: problem.elapsed_ms })
 }

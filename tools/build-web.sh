@@ -1,0 +1,14 @@
+#!/bin/bash
+# Builds web/ (burnish-web) for wasm32 + WebGPU and runs wasm-bindgen into web/pkg.
+# Needs Debian's rustc-web (its std sources, for -Z build-std), lld and wasm-bindgen-cli equal to
+# the wasm-bindgen version in Cargo.lock; see web/README.md. Uses its own target dir (a native
+# build must not see build-std).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=${WASM_LD:-$(ls /usr/bin/wasm-ld* | head -1)}
+export CARGO_TARGET_DIR=${BURNISH_WASM_TARGET:-target/wasm}
+export RUSTFLAGS='--cfg getrandom_backend="wasm_js"'
+/usr/bin/cargo build --release --locked -p burnish-web --lib --target wasm32-unknown-unknown -Z build-std=std,panic_abort
+wasm-bindgen --target web --remove-name-section --out-dir web/pkg "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/burnish_web.wasm"
+ls -la web/pkg

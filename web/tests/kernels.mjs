@@ -1,0 +1,83 @@
+// Loads web/check.html in headless Chromium with WebGPU (SwiftShader here: no shader-f16, 256
+// invocations per workgroup) and fails unless burnish's WGSL kernels match their reference twins.
+//   node web/tests/kernels.mjs [--report out.json] [--screenshot out.png]
+// Needs web/pkg (tools/build-web.sh), Chromium (CHROMIUM or /usr/bin/chromium) and
+// playwright-core (npm install in web/).
+import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const web = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+const timeoutMs = Number(process.env.BURNISH_WEB_TIMEOUT_S || 900) * 1000;
+
+if (!fs.existsSync(path.join(web, 'pkg', 'burnish_web_bg.wasm'))) {
+  console.error('web/pkg/burnish_web_bg.wasm is missing: run tools/build-web.sh first');
+  process.exit(2);
+}
+
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+const server = http.createServer((req, res) => {
+  const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '');
+  const file = path.resolve(web, rel);
+  if (!file.startsWith(web) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); res.end(); return; }
+  res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
+  fs.createReadStream(file).pipe(res);
+});
+await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+const url = `http://127.0.0.1:${server.address().port}/check.html`;
+
+async function attempt() {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnish-chromium-'));
+  const browser = await chromium.launchPersistentContext(userDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
+  });
+  try {
+    const page = browser.pages()[0] || await browser.newPage();
+    const done = new Promise((resolve) => {
+      page.on('console', (m) => {
+        const t = m.text();
+        if (t.startsWith('BURNISH_KERNELS_REPORT ')) resolve({ report: JSON.parse(t.slice(23)) });
+        else if (t.startsWith('BURNISH_KERNELS_ERROR ')) resolve({ error: t.slice(22) });
+        else if (m.type() === 'error') console.error('page:', t);
+      });
+      page.on('pageerror', (e) => resolve({ error: String(e) }));
+    });
+    const t0 = Date.now();
+    await page.goto(url);
+    const result = await Promise.race([done, new Promise((r) => setTimeout(() => r({ error: `no result within ${timeoutMs / 1000} s` }), timeoutMs))]);
+    result.seconds = (Date.now() - t0) / 1000;
+    result.browser = browser.browser()?.version() ?? 'chromium';
+    if (arg('--screenshot')) await page.screenshot({ path: arg('--screenshot'), fullPage: true });
+    return result;
+  } finally {
+    await browser.close();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  }
+}
+
+let result = await attempt();
+if (result.error && /adapter|WebGPU/i.test(result.error)) {
+  console.error(`first try: ${result.error}; retrying once (a loaded machine sometimes gets no adapter)`);
+  result = await attempt();
+}
+server.close();
+if (result.error) {
+  console.error(`browser kernel check failed: ${result.error}`);
+  process.exit(1);
+}
+const r = result.report;
+r.seconds = result.seconds;
+if (arg('--report')) fs.writeFileSync(arg('--report'), JSON.stringify(r, null, 2));
+console.log(`adapter: ${JSON.stringify(r.adapter)}`);
+for (const s of r.shapes) {
+  console.log(`${JSON.stringify(s.shape).padEnd(18)} gram ${s.gram_rel_err.toExponential(2)} loss ${s.loss_with_grad.rel_err.toExponential(2)} grad ${s.grad_rel_err.toExponential(2)} ${s.ok ? 'ok' : 'FAIL'}`);
+}
+console.log(`${r.wgsl_launches} WGSL launches, ${result.seconds.toFixed(1)} s: ${r.ok ? 'PASS' : 'FAIL'}`);
+process.exit(r.ok ? 0 : 1);
