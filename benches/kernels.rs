@@ -41,7 +41,11 @@ fn time_ms(reps: usize, mut f: impl FnMut()) -> f64 {
 /// The Gram kernel's k-split settings in force (see src/kernels/wgsl.rs), for the record.
 fn split_env() -> serde_json::Value {
     let get = |n: &str| std::env::var(n).ok().map(serde_json::Value::from).unwrap_or(serde_json::Value::Null);
-    serde_json::json!({ "BURNISH_GRAM_GROUPS": get("BURNISH_GRAM_GROUPS"), "BURNISH_GRAM_MIN_CHUNKS": get("BURNISH_GRAM_MIN_CHUNKS") })
+    serde_json::json!({
+        "BURNISH_GRAM_GROUPS": get("BURNISH_GRAM_GROUPS"),
+        "BURNISH_GRAM_MIN_CHUNKS": get("BURNISH_GRAM_MIN_CHUNKS"),
+        "BURNISH_GRAM_CHUNK": get("BURNISH_GRAM_CHUNK"),
+    })
 }
 
 fn main() {
@@ -81,7 +85,7 @@ fn main() {
         println!("{}", serde_json::Value::Object(row));
     }
 
-    if arg("--skip-eval").is_some() {
+    if std::env::args().any(|a| a == "--skip-eval") {
         return;
     }
     // One whole Gatys evaluation at 256² (content conv_4, style conv_1..5).

@@ -3,6 +3,7 @@
 
 use burn::tensor::Device;
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::error::{Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

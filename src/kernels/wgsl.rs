@@ -22,26 +22,28 @@ pub const GRAM_FINISH_WGSL: &str = include_str!("../../shaders/gram_finish.wgsl"
 /// Output tile side of the Gram kernel (16 × 16 invocations, 4 × 4 outputs each: 256
 /// invocations, WebGPU's default limit) and the k chunk staged in workgroup memory per barrier.
 const BLOCK: u32 = 64;
-/// (28 = 7 vec4: an odd row stride spreads rows over memory banks; 2 × 7 KiB staged.)
+/// (28: 2 × 28 × 68 floats = 15.2 KiB staged, under WebGPU's 16 KiB.)
 const CHUNK: u32 = 28;
 const REDUCE_WG: u32 = 256;
 /// Part of the kernel ids: bump when a shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 7;
+const SHADER_VERSION: u32 = 8;
 
-struct GramKernel;
+struct GramKernel {
+    chunk: u32,
+}
 
 impl KernelSource for GramKernel {
     fn source(&self) -> SourceTemplate {
+        let chunk = self.chunk;
         SourceTemplate::new(GRAM_WGSL)
             .register("block", BLOCK.to_string())
-            .register("chunk", CHUNK.to_string())
-            .register("chunk_vec4", (CHUNK / 4).to_string())
-            .register("row_stride", (CHUNK / 4).to_string())
-            .register("loads", (BLOCK * CHUNK / 4).div_ceil(256).to_string())
-            .register("staged", (BLOCK * CHUNK / 4).to_string())
+            .register("chunk", chunk.to_string())
+            .register("chunk_vec4", (chunk / 4).to_string())
+            .register("loads", (BLOCK * chunk / 4).div_ceil(256).to_string())
+            .register("staged", (chunk * 17).to_string()) // [TK][17] vec4 per matrix
     }
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>().cube_dim(CubeDim::new_2d(16, 16).0).info((BLOCK, CHUNK, SHADER_VERSION))
+        KernelId::new::<Self>().cube_dim(CubeDim::new_2d(16, 16).0).info((BLOCK, self.chunk, SHADER_VERSION))
     }
     fn lang(&self) -> &'static str {
         "wgsl"
@@ -84,13 +86,19 @@ impl KernelSource for GramFinishKernel {
 struct SplitPolicy {
     groups: usize,
     min_chunks: usize,
+    /// k per staged chunk (`BURNISH_GRAM_CHUNK`, a multiple of 4 from 16 to 56: the staging
+    /// arrays must hold the 256 partial sums of the loss reduction and stay within 32 KiB of
+    /// workgroup memory; the default stays within the 16 KiB WebGPU guarantees).
+    chunk: u32,
 }
 
 fn split_policy() -> SplitPolicy {
     static POLICY: std::sync::OnceLock<SplitPolicy> = std::sync::OnceLock::new();
     *POLICY.get_or_init(|| {
         let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|&v| v > 0).unwrap_or(default);
-        SplitPolicy { groups: env("BURNISH_GRAM_GROUPS", 256), min_chunks: env("BURNISH_GRAM_MIN_CHUNKS", 8) }
+        let chunk = env("BURNISH_GRAM_CHUNK", CHUNK as usize) as u32;
+        let chunk = if chunk % 4 == 0 && (16..=56).contains(&chunk) { chunk } else { CHUNK };
+        SplitPolicy { groups: env("BURNISH_GRAM_GROUPS", 256), min_chunks: env("BURNISH_GRAM_MIN_CHUNKS", 8), chunk }
     })
 }
 
@@ -131,9 +139,9 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
     let [b, c, h, w] = x.shape().dims::<4>();
     let k = h * w;
     let tiles = c.div_ceil(BLOCK as usize);
-    let chunks = k.div_ceil(CHUNK as usize);
-    let busy = b * tiles * (tiles + 1) / 2; // workgroups with work if k is not split
     let policy = split_policy();
+    let chunks = k.div_ceil(policy.chunk as usize);
+    let busy = b * tiles * (tiles + 1) / 2; // workgroups with work if k is not split
     let splits = policy.groups.div_ceil(busy).min(chunks / policy.min_chunks).max(1);
     let chunks_per_split = chunks.div_ceil(splits);
     let splits = chunks.div_ceil(chunks_per_split);
@@ -177,7 +185,7 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
         .with_info(MetadataBindingInfo::custom(info));
     LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     client.launch(
-        Box::new(SourceKernel::new(GramKernel, CubeDim::new_2d(16, 16))),
+        Box::new(SourceKernel::new(GramKernel { chunk: policy.chunk }, CubeDim::new_2d(16, 16))),
         CubeCount::Static(tiles as u32, tiles as u32, (b * splits) as u32),
         args,
     );

@@ -40,6 +40,7 @@ async function attempt() {
   });
   try {
     const page = browser.pages()[0] || await browser.newPage();
+    await page.setViewportSize({ width: 1000, height: 700 });
     const done = new Promise((resolve) => {
       page.on('console', (m) => {
         const t = m.text();
@@ -75,7 +76,9 @@ if (result.error) {
 const r = result.report;
 r.seconds = result.seconds;
 if (arg('--report')) fs.writeFileSync(arg('--report'), JSON.stringify(r, null, 2));
-console.log(`adapter: ${JSON.stringify(r.adapter)}`);
+console.log(`adapter (burn): ${JSON.stringify(r.adapter)}`);
+console.log(`adapter (browser): ${JSON.stringify(r.browser_adapter)}`);
+console.log(`browser: ${r.user_agent}`);
 for (const s of r.shapes) {
   console.log(`${JSON.stringify(s.shape).padEnd(18)} gram ${s.gram_rel_err.toExponential(2)} loss ${s.loss_with_grad.rel_err.toExponential(2)} grad ${s.grad_rel_err.toExponential(2)} ${s.ok ? 'ok' : 'FAIL'}`);
 }
