@@ -8,7 +8,7 @@ use burnish::kernels;
 use burnish::loss::{content_loss, gram_reference as gram, mse, style_layer_loss, total_variation};
 use burnish::model::vgg::Vgg19;
 use burnish::model::weights::VggWeights;
-use burnish::optim::lbfgs::{Lbfgs, LbfgsConfig, LineSearch, minimize};
+use burnish::optim::lbfgs::{History, HistoryForm, Lbfgs, LbfgsConfig, LineSearch, minimize};
 use burnish::optim::{Evaluation, Flow, Objective};
 use burnish::stylize::gatys::{self, Init, Losses, Observer, RunConfig};
 
@@ -558,5 +558,79 @@ fn torchvision_pth_and_safetensors_load_with_torchvision_convention() {
                 assert!((g - acc).abs() <= 1e-4 * acc.abs().max(1.0), "o={o} y={y} x={x}: {g} vs {acc}");
             }
         }
+    }
+}
+
+// ---------- L-BFGS's compact history vs the two-loop recursion ----------
+
+/// torch's two-loop recursion on the host in f64: −H·g for the pairs (oldest first), H0 = γ·I.
+fn two_loop(pairs: &[(Vec<f64>, Vec<f64>)], g: &[f64], gamma: f64) -> Vec<f64> {
+    let dotf = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let ro: Vec<f64> = pairs.iter().map(|(s, y)| 1.0 / dotf(y, s)).collect();
+    let mut q: Vec<f64> = g.iter().map(|v| -v).collect();
+    let mut al = vec![0.0; pairs.len()];
+    for i in (0..pairs.len()).rev() {
+        al[i] = dotf(&pairs[i].0, &q) * ro[i];
+        for (qj, yj) in q.iter_mut().zip(&pairs[i].1) {
+            *qj -= al[i] * yj;
+        }
+    }
+    let mut r: Vec<f64> = q.iter().map(|v| v * gamma).collect();
+    for i in 0..pairs.len() {
+        let be = dotf(&pairs[i].1, &r) * ro[i];
+        for (rj, sj) in r.iter_mut().zip(&pairs[i].0) {
+            *rj += (al[i] - be) * sj;
+        }
+    }
+    r
+}
+
+fn history_matches_host_two_loop(device: &Device, form: HistoryForm, label: &str) {
+    let n = 40;
+    // (history size, bytes per device block, pairs pushed): one block; the ring wrapping; and
+    // three rows per block so the pairs span several blocks.
+    for (cap, block_bytes, pushes) in [(5, 1 << 20, 3), (5, 1 << 20, 9), (7, 3 * 4 * n, 12)] {
+        let mut h = History::with_form(cap, form, block_bytes);
+        let mut host: std::collections::VecDeque<(Vec<f64>, Vec<f64>)> = Default::default();
+        for k in 0..pushes {
+            let s = pseudo_random(n, 500 + k as u32);
+            // Positive curvature: y = diag(a) s + small noise, a in [1, 10].
+            let a = pseudo_random(n, 600 + k as u32);
+            let e = pseudo_random(n, 700 + k as u32);
+            let y: Vec<f32> = (0..n).map(|i| (5.5 + 4.5 * a[i]) * s[i] + 0.05 * e[i]).collect();
+            let g = pseudo_random(n, 800 + k as u32);
+            let (s64, y64): (Vec<f64>, Vec<f64>) = (s.iter().map(|&v| v as f64).collect(), y.iter().map(|&v| v as f64).collect());
+            let ys = s64.iter().zip(&y64).map(|(a, b)| a * b).sum::<f64>();
+            h.push(t(s.clone(), [n], device), t(y.clone(), [n], device), ys);
+            host.push_back((s64, y64));
+            if host.len() > cap {
+                host.pop_front();
+            }
+            let (sl, yl) = host.back().unwrap();
+            let gamma = sl.iter().zip(yl).map(|(a, b)| a * b).sum::<f64>() / yl.iter().map(|v| v * v).sum::<f64>();
+            let yt = t(y, [n], device);
+            let d = vals(h.direction(&t(g.clone(), [n], device), Some(&yt), gamma).unwrap());
+            let g64: Vec<f64> = g.iter().map(|&v| v as f64).collect();
+            let want: Vec<f32> = two_loop(host.make_contiguous(), &g64, gamma).into_iter().map(|v| v as f32).collect();
+            let err = max_rel_err(&d, &want);
+            assert!(err < 1e-4, "{label}: cap {cap}, push {k}: direction error {err}");
+            assert_eq!(h.len(), host.len());
+        }
+    }
+}
+
+#[test]
+fn lbfgs_history_matches_two_loop_recursion() {
+    history_matches_host_two_loop(&cpu(), HistoryForm::Compact, "cpu, compact");
+    history_matches_host_two_loop(&cpu(), HistoryForm::TwoLoop, "cpu, two-loop");
+    // The automatic choice: two-loop on the CPU backend, compact on wgpu.
+    let mut h = History::new(3);
+    h.push(t(vec![1.0, 0.0], [2], &cpu()), t(vec![2.0, 0.0], [2], &cpu()), 2.0);
+    assert_eq!(h.form(), HistoryForm::TwoLoop);
+    if let Some(d) = wgpu() {
+        history_matches_host_two_loop(&d, HistoryForm::Compact, "wgpu, compact");
+        let mut h = History::new(3);
+        h.push(t(vec![1.0, 0.0], [2], &d), t(vec![2.0, 0.0], [2], &d), 2.0);
+        assert_eq!(h.form(), HistoryForm::Compact);
     }
 }
