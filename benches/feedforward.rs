@@ -60,7 +60,6 @@ fn sizes(s: &str) -> Vec<(usize, usize)> {
         .collect()
 }
 
-
 fn input(w: usize, h: usize, d: &Device) -> Tensor<4> {
     let v: Vec<f32> = (0..3 * w * h).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
     Tensor::from_data(TensorData::new(v, [1, 3, h, w]), d)
