@@ -18,7 +18,7 @@ use burnish::model::shipped::{SHIPPED, resolve};
 use burnish::model::transformer::TransformerNet;
 use burnish::model::vgg::Vgg19;
 use burnish::model::weights::VggWeights;
-use burnish::sheet::{self, Series};
+use burnish::sheet;
 use burnish::stylize::gatys::{image_tensor, tensor_image};
 use burnish::stylize::train::{Photos, StepLosses, TrainConfig, Trainer};
 
@@ -324,9 +324,10 @@ fn write_preview(trainer: &Trainer, img: &RgbF32, out: &Path) -> Result<()> {
 
 /// Checkpoint, model (f32, with config and training time), loss CSV and plot, all atomically.
 fn save_all(trainer: &Trainer, out: &Path, seconds: f64, sel: &Selected) -> Result<()> {
-    imageio::write_atomic(&out.join("checkpoint.safetensors"), &trainer.checkpoint_bytes()?)?;
     let extra = [("training_seconds", seconds.into()), ("device", serde_json::to_value(&sel.info)?)];
-    imageio::write_atomic(&out.join("model.safetensors"), &trainer.model_bytes(false, &extra)?)?;
+    let (checkpoint, model) = trainer.save_bytes(false, &extra)?;
+    imageio::write_atomic(&out.join("checkpoint.safetensors"), &checkpoint)?;
+    imageio::write_atomic(&out.join("model.safetensors"), &model)?;
     let mut csv = String::from("iteration,total,content,style,tv\n");
     for l in &trainer.history {
         csv.push_str(&format!("{},{:e},{:e},{:e},{:e}\n", l.iteration, l.total, l.content, l.style, l.tv));
@@ -337,14 +338,10 @@ fn save_all(trainer: &Trainer, out: &Path, seconds: f64, sel: &Selected) -> Resu
 }
 
 fn loss_plot(h: &[StepLosses]) -> image::RgbImage {
-    let series = |name: &str, k: usize, f: fn(&StepLosses) -> f64| Series {
-        name: name.into(),
-        color: sheet::PALETTE[k],
-        points: h.iter().map(|l| (l.iteration as f64, f(l))).collect(),
-    };
-    let mut s = vec![series("total", 0, |l| l.total), series("style", 1, |l| l.style), series("content", 2, |l| l.content)];
-    if h.iter().any(|l| l.tv > 0.0) {
-        s.push(series("tv", 3, |l| l.tv));
-    }
-    sheet::plot_log("burnish train: losses", "iteration", &s, 640, 400)
+    sheet::loss_curves("burnish train: losses", "iteration", h, |l| l.iteration as f64, &[
+        ("total", |l| l.total, false),
+        ("style", |l| l.style, false),
+        ("content", |l| l.content, false),
+        ("tv", |l| l.tv, true),
+    ])
 }

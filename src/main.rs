@@ -277,19 +277,12 @@ fn finish(
 }
 
 fn loss_plot(title: &str, history: &[Losses]) -> image::RgbImage {
-    let series = |name: &str, k: usize, f: fn(&Losses) -> f64| Series {
-        name: name.into(),
-        color: sheet::PALETTE[k],
-        points: history.iter().map(|l| (l.evaluation as f64, f(l))).collect(),
-    };
-    let mut s = vec![series("total", 0, |l| l.total), series("style", 1, |l| l.style)];
-    if history.iter().any(|l| l.content > 0.0) {
-        s.push(series("content", 2, |l| l.content));
-    }
-    if history.iter().any(|l| l.tv > 0.0) {
-        s.push(series("tv", 3, |l| l.tv));
-    }
-    sheet::plot_log(title, "evaluation", &s, 640, 400)
+    sheet::loss_curves(title, "evaluation", history, |l| l.evaluation as f64, &[
+        ("total", |l| l.total, false),
+        ("style", |l| l.style, false),
+        ("content", |l| l.content, true),
+        ("tv", |l| l.tv, true),
+    ])
 }
 
 /// Progress bar (or periodic lines when stderr is not a terminal), save-every, Ctrl-C.

@@ -223,7 +223,7 @@ impl TransformerNet {
 
     /// Parameters as host vectors (one device read each).
     pub fn values(&self) -> crate::Result<Vec<Vec<f32>>> {
-        self.params.iter().map(|p| crate::optim::read_vec(p.clone())).collect()
+        crate::optim::read_vecs(self.params.clone())
     }
 
     /// Stylize a batch of RGB 0..1 images [b, 3, h, w]; h and w must be multiples of 4 (see

@@ -62,3 +62,19 @@ pub fn read_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     let data = pollster::block_on(t.into_data_async()).map_err(|e| Error::Device(format!("{e:?}")))?;
     data.try_into_vec_as::<f32>().map_err(|e| Error::Device(format!("{e:?}")))
 }
+
+/// Read several flat tensors to the host in one transfer (one concatenation, one read).
+pub fn read_vecs(ts: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>> {
+    if ts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lens: Vec<usize> = ts.iter().map(|t| t.dims()[0]).collect();
+    let all = read_vec(Tensor::cat(ts, 0))?;
+    let mut out = Vec::with_capacity(lens.len());
+    let mut at = 0;
+    for n in lens {
+        out.push(all[at..at + n].to_vec());
+        at += n;
+    }
+    Ok(out)
+}

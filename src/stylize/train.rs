@@ -75,6 +75,8 @@ impl TrainConfig {
 /// The photos of a training folder, in a fixed (sorted) order.
 pub struct Photos {
     pub files: Vec<PathBuf>,
+    /// The last epoch's permutation, keyed by (seed, epoch).
+    perm: std::sync::Mutex<Option<(u64, usize, Vec<usize>)>>,
 }
 
 impl Photos {
@@ -96,7 +98,7 @@ impl Photos {
                 dir.display()
             )));
         }
-        Ok(Self { files })
+        Ok(Self { files, perm: Default::default() })
     }
 
     /// The photo index for sample `n` (counting all samples ever drawn): a fresh seeded
@@ -104,9 +106,13 @@ impl Photos {
     pub fn index(&self, seed: u64, n: usize) -> usize {
         let len = self.files.len();
         let (epoch, pos) = (n / len, n % len);
-        let mut perm: Vec<usize> = (0..len).collect();
-        perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-        perm[pos]
+        let mut cache = self.perm.lock().unwrap_or_else(|e| e.into_inner());
+        if !matches!(&*cache, Some((s, e, _)) if *s == seed && *e == epoch) {
+            let mut perm: Vec<usize> = (0..len).collect();
+            perm.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+            *cache = Some((seed, epoch, perm));
+        }
+        cache.as_ref().expect("just filled").2[pos]
     }
 }
 
@@ -278,12 +284,28 @@ impl Trainer {
 
     /// Everything needed to resume: parameters, Adam moments, counters, config, loss history.
     pub fn checkpoint_bytes(&self) -> Result<Vec<u8>> {
+        Ok(self.save_bytes(false, &[])?.0)
+    }
+
+    /// The checkpoint ([`Trainer::checkpoint_bytes`]) and the model ([`Trainer::model_bytes`]) from
+    /// one read of the parameters and Adam moments.
+    pub fn save_bytes(&self, f16: bool, extra: &[(&str, serde_json::Value)]) -> Result<(Vec<u8>, Vec<u8>)> {
+        let k = self.net.params.len();
+        let tensors: Vec<Tensor<1>> = self.net.params.iter().chain(&self.m).chain(&self.v).cloned().collect();
+        let host = crate::optim::read_vecs(tensors)?;
+        let checkpoint = self.checkpoint_from(&host)?;
+        let model = self.model_from(&host[..k], f16, extra)?;
+        Ok((checkpoint, model))
+    }
+
+    /// `host`: parameters, then Adam's m, then v, in the network's order.
+    fn checkpoint_from(&self, host: &[Vec<f32>]) -> Result<Vec<u8>> {
         use safetensors::tensor::{Dtype, TensorView};
         let names = self.net.names();
+        let k = names.len();
         let mut blobs: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-        for (prefix, list) in [("", &self.net.params), ("adam.m.", &self.m), ("adam.v.", &self.v)] {
-            for (name, t) in names.iter().zip(list.iter()) {
-                let v = crate::optim::read_vec(t.clone())?;
+        for (i, prefix) in ["", "adam.m.", "adam.v."].into_iter().enumerate() {
+            for (name, v) in names.iter().zip(&host[i * k..(i + 1) * k]) {
                 blobs.push((format!("{prefix}{name}"), vec![v.len()], v.iter().flat_map(|x| x.to_le_bytes()).collect()));
             }
         }
@@ -341,7 +363,10 @@ impl Trainer {
     /// The trained network for shipping/stylizing: weights plus config and `extra` fields (e.g.
     /// training time and device) in its metadata (f16 halves the size).
     pub fn model_bytes(&self, f16: bool, extra: &[(&str, serde_json::Value)]) -> Result<Vec<u8>> {
-        let values = self.net.values()?;
+        self.model_from(&self.net.values()?, f16, extra)
+    }
+
+    fn model_from(&self, values: &[Vec<f32>], f16: bool, extra: &[(&str, serde_json::Value)]) -> Result<Vec<u8>> {
         let mut config = serde_json::to_value(&self.cfg).expect("serialisable");
         for (k, v) in extra {
             config[*k] = v.clone();
@@ -350,6 +375,6 @@ impl Trainer {
         if let Some(l) = self.history.last() {
             config["final_losses"] = serde_json::to_value(l).expect("serialisable");
         }
-        netio::to_safetensors(&self.net.spec, &values, Some(&config), f16)
+        netio::to_safetensors(&self.net.spec, values, Some(&config), f16)
     }
 }
