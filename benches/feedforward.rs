@@ -11,7 +11,11 @@
 //! the JSON says which numbers are measured and which derived. Compare onnxruntime with
 //! `python3 tests/fixtures/ml5_onnx.py bench --model ../shared/data/reference-models/ml5-fast-style-transfer/scream`.
 
+mod common;
+
 use std::time::Instant;
+
+use common::{arg, flag};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use burnish::backend::{self, Selected};
@@ -45,10 +49,6 @@ fn synthetic_photos() -> std::path::PathBuf {
     dir
 }
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
 
 fn sizes(s: &str) -> Vec<(usize, usize)> {
     s.split(',')
@@ -150,7 +150,7 @@ fn bench(sel: Selected, layout: &str) -> serde_json::Value {
     let batch: usize = arg("--train-batch").map(|s| s.parse().unwrap()).unwrap_or(4);
     let crop: u32 = arg("--train-crop").map(|s| s.parse().unwrap()).unwrap_or(256);
     let train = (|| {
-        if std::env::args().any(|a| a == "--no-train") {
+        if flag("--no-train") {
             return None;
         }
         let photos = match arg("--photos").map(std::path::PathBuf::from).or_else(|| Some(asset("../shared/data/photos")).filter(|d| d.is_dir())) {
@@ -219,24 +219,13 @@ fn profile(sel: &Selected) -> serde_json::Value {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--profile") {
+    if flag("--profile") {
         let sel = if arg("--device").as_deref() == Some("wgpu") { backend::wgpu_device().unwrap() } else { backend::cpu_device() };
         println!("{}", serde_json::json!({ "bench": "feedforward-profile", "adapter": sel.info, "ms": profile(&sel) }));
         return;
     }
-    let device = arg("--device").unwrap_or_else(|| "all".into());
     let layout = arg("--layout").unwrap_or_else(|| "johnson".into());
-    let mut sels = Vec::new();
-    if device == "cpu" || device == "all" {
-        sels.push(backend::cpu_device());
-    }
-    if device == "wgpu" || device == "all" {
-        match backend::wgpu_device() {
-            Ok(s) => sels.push(s),
-            Err(e) => eprintln!("no wgpu device: {e}"),
-        }
-    }
-    for sel in sels {
+    for sel in common::devices() {
         println!("{}", bench(sel, &layout));
     }
 }

@@ -6,10 +6,14 @@
 //! forward + backward (one evaluation without the optimiser), and the remainder (optimiser
 //! arithmetic and host reads).
 
+mod common;
+
 use std::time::Instant;
 
+use common::arg;
+
 use burn::tensor::{Device, Tensor};
-use burnish::backend::{self, Selected};
+use burnish::backend::Selected;
 use burnish::imageio::RgbF32;
 use burnish::loss::{content_loss, style_layer_loss};
 use burnish::model::vgg::Vgg19;
@@ -17,10 +21,6 @@ use burnish::model::weights::VggWeights;
 use burnish::optim::read_scalars;
 use burnish::stylize::gatys::{self, RunConfig, Targets};
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -109,20 +109,9 @@ fn bench(sel: Selected, size: u32, evaluations: usize) -> serde_json::Value {
 }
 
 fn main() {
-    let device = arg("--device").unwrap_or_else(|| "all".into());
     let size: u32 = arg("--size").map(|s| s.parse().unwrap()).unwrap_or(256);
     let evaluations: usize = arg("--evaluations").map(|s| s.parse().unwrap()).unwrap_or(300);
-    let mut sels = Vec::new();
-    if device == "cpu" || device == "all" {
-        sels.push(backend::cpu_device());
-    }
-    if device == "wgpu" || device == "all" {
-        match backend::wgpu_device() {
-            Ok(s) => sels.push(s),
-            Err(e) => eprintln!("no wgpu device: {e}"),
-        }
-    }
-    for sel in sels {
+    for sel in common::devices() {
         println!("{}", bench(sel, size, evaluations));
     }
 }

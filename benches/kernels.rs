@@ -6,7 +6,11 @@
 //!
 //! Times are medians of `--reps` calls, each ending in a read back.
 
+mod common;
+
 use std::time::Instant;
+
+use common::{arg, flag};
 
 use burn::tensor::{Device, Distribution, Tensor};
 use burnish::backend;
@@ -16,10 +20,6 @@ use burnish::model::weights::VggWeights;
 use burnish::optim::read_scalars;
 use burnish::stylize::gatys::{self, RunConfig};
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
 
 /// Median wall time of one call in ms (each call ends in a read back, so the GPU work is done),
 /// after two warm-up calls (shader compilation, autotune). The median keeps one-off stalls of a
@@ -85,7 +85,7 @@ fn main() {
         println!("{}", serde_json::Value::Object(row));
     }
 
-    if std::env::args().any(|a| a == "--skip-eval") {
+    if flag("--skip-eval") {
         return;
     }
     // One whole Gatys evaluation at 256² (content conv_4, style conv_1..5).
