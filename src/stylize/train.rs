@@ -235,7 +235,7 @@ impl Trainer {
     pub fn step(&mut self, photos: &Photos) -> Result<StepLosses> {
         let x = self.next_batch(photos)?;
         let cfg = &self.cfg;
-                let params: Vec<Tensor<1>> = self.net.params.iter().map(|p| p.clone().autodiff().require_grad()).collect();
+        let params: Vec<Tensor<1>> = self.net.params.iter().map(|p| p.clone().autodiff().require_grad()).collect();
         let net = TransformerNet { spec: self.net.spec.clone(), params: params.clone() };
         let content_target = self.vgg.forward(x.clone(), &[cfg.content_layer]).remove(0);
         let y = net.forward(x.autodiff());
