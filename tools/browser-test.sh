@@ -1,8 +1,10 @@
 #!/bin/bash
 # The browser half of the test suite: installs what it needs on Debian (Chromium, the wasm32
 # toolchain: rustc-web with its std sources, lld, wasm-bindgen-cli; playwright-core), builds web/
-# for wasm32 + WebGPU and runs web/tests/kernels.mjs in headless Chromium, which fails unless
-# burnish's WGSL kernels match their reference twins on the browser's WebGPU adapter.
+# for wasm32 + WebGPU and runs two pages in headless Chromium (web/tests/page.mjs):
+#   check.html    burnish's WGSL kernels against their reference twins on the browser's adapter;
+#   stylize.html  the shipped Scream network against the native CLI's output for the same photo.
+# BURNISH_WEB_EVIDENCE=DIR writes each page's report and screenshot to DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,4 +31,18 @@ fi
 
 export BURNISH_WASM_TARGET="${BURNISH_WASM_TARGET:-$HOME/.cache/burnish-wasm-target}"
 time bash tools/build-web.sh
-node web/tests/kernels.mjs "$@"
+
+# Test data for stylize.html: the model, a photo and the native CLI's result (CPU backend).
+mkdir -p web/pkg/testdata
+cp weights/styles/scream.f16.safetensors tests/fixtures/city_96x64.png web/pkg/testdata/
+rm -f web/pkg/testdata/city_96x64_scream_native.png
+cargo run --release --locked --quiet --bin burnish -- stylize tests/fixtures/city_96x64.png --model scream \
+    --device cpu -o web/pkg/testdata/city_96x64_scream_native.png
+
+for page in check stylize; do
+    extra=()
+    if [ -n "${BURNISH_WEB_EVIDENCE:-}" ]; then
+        extra=(--report "$BURNISH_WEB_EVIDENCE/browser-$page.json" --screenshot "$BURNISH_WEB_EVIDENCE/browser-$page.png")
+    fi
+    node web/tests/page.mjs "$page.html" "${extra[@]}"
+done

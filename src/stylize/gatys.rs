@@ -129,8 +129,12 @@ pub fn image_tensor(img: &RgbF32, device: &Device) -> Tensor<4> {
 
 /// Read a flat or [1, 3, h, w] image tensor back to the host, clamped to 0..1.
 pub fn tensor_image<const D: usize>(x: &Tensor<D>, width: u32, height: u32) -> Result<RgbF32> {
-    let data = x.clone().clamp(0.0, 1.0).into_data_async();
-    let data = pollster::block_on(data).map_err(|e| Error::Device(format!("{e:?}")))?;
+    pollster::block_on(tensor_image_async(x, width, height))
+}
+
+/// [`tensor_image`] without blocking (the browser cannot block on a GPU read).
+pub async fn tensor_image_async<const D: usize>(x: &Tensor<D>, width: u32, height: u32) -> Result<RgbF32> {
+    let data = x.clone().clamp(0.0, 1.0).into_data_async().await.map_err(|e| Error::Device(format!("{e:?}")))?;
     let v = data.try_into_vec_as::<f32>().map_err(|e| Error::Device(format!("{e:?}")))?;
     Ok(RgbF32::from_chw(width, height, &v))
 }

@@ -1,6 +1,10 @@
-// Loads web/check.html in headless Chromium with WebGPU (SwiftShader here: no shader-f16, 256
-// invocations per workgroup) and fails unless burnish's WGSL kernels match their reference twins.
-//   node web/tests/kernels.mjs [--report out.json] [--screenshot out.png]
+// Loads one of burnish's browser check pages in headless Chromium with WebGPU (SwiftShader here: no
+// shader-f16, 256 invocations per workgroup) and fails unless the page reports success:
+//   check.html    the WGSL kernels against their reference twins;
+//   stylize.html  a shipped style network against the native CLI's output (web/pkg/testdata,
+//                 prepared by tools/browser-test.sh).
+// A page logs "BURNISH_REPORT {json}" (with "ok" and "summary" lines) or "BURNISH_ERROR message".
+//   node web/tests/page.mjs PAGE [--report out.json] [--screenshot out.png]
 // Needs web/pkg (tools/build-web.sh), Chromium (CHROMIUM or /usr/bin/chromium) and
 // playwright-core (npm install in web/).
 import http from 'node:http';
@@ -28,7 +32,8 @@ const server = http.createServer((req, res) => {
   fs.createReadStream(file).pipe(res);
 });
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-const url = `http://127.0.0.1:${server.address().port}/check.html`;
+const pageName = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 'check.html';
+const url = `http://127.0.0.1:${server.address().port}/${pageName}`;
 
 async function attempt() {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'burnish-chromium-'));
@@ -44,8 +49,8 @@ async function attempt() {
     const done = new Promise((resolve) => {
       page.on('console', (m) => {
         const t = m.text();
-        if (t.startsWith('BURNISH_KERNELS_REPORT ')) resolve({ report: JSON.parse(t.slice(23)) });
-        else if (t.startsWith('BURNISH_KERNELS_ERROR ')) resolve({ error: t.slice(22) });
+        if (t.startsWith('BURNISH_REPORT ')) resolve({ report: JSON.parse(t.slice(15)) });
+        else if (t.startsWith('BURNISH_ERROR ')) resolve({ error: t.slice(14) });
         else if (m.type() === 'error') console.error('page:', t);
       });
       page.on('pageerror', (e) => resolve({ error: String(e) }));
@@ -70,17 +75,15 @@ if (result.error && /adapter|WebGPU/i.test(result.error)) {
 }
 server.close();
 if (result.error) {
-  console.error(`browser kernel check failed: ${result.error}`);
+  console.error(`${pageName} failed: ${result.error}`);
   process.exit(1);
 }
 const r = result.report;
 r.seconds = result.seconds;
 if (arg('--report')) fs.writeFileSync(arg('--report'), JSON.stringify(r, null, 2));
+console.log(`${pageName} in ${r.user_agent}`);
 console.log(`adapter (burn): ${JSON.stringify(r.adapter)}`);
-console.log(`adapter (browser): ${JSON.stringify(r.browser_adapter)}`);
-console.log(`browser: ${r.user_agent}`);
-for (const s of r.shapes) {
-  console.log(`${JSON.stringify(s.shape).padEnd(18)} gram ${s.gram_rel_err.toExponential(2)} loss ${s.loss_with_grad.rel_err.toExponential(2)} grad ${s.grad_rel_err.toExponential(2)} ${s.ok ? 'ok' : 'FAIL'}`);
-}
-console.log(`${r.wgsl_launches} WGSL launches, ${result.seconds.toFixed(1)} s: ${r.ok ? 'PASS' : 'FAIL'}`);
+if (r.browser_adapter) console.log(`adapter (browser): ${JSON.stringify(r.browser_adapter)}`);
+for (const line of r.summary || []) console.log(line);
+console.log(`${result.seconds.toFixed(1)} s: ${r.ok ? 'PASS' : 'FAIL'}`);
 process.exit(r.ok ? 0 : 1);
