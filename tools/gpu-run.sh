@@ -22,9 +22,8 @@ for s in "$@"; do
       for v in "BURNISH_GRAM_MIN_CHUNKS=32" "BURNISH_GRAM_MIN_CHUNKS=100000" "BURNISH_GRAM_GROUPS=1024" "BURNISH_GRAM_GROUPS=64"; do
         step "kvar $v"; env $v timeout 60 $B/kernels --device wgpu --reps 50 --skip-eval 2>&1 | tee -a "$OUT/kernels-policy.jsonl"
       done ;;
-    kfinal) # the default kernel three times in a row (the first process on a fresh machine ran slower), then the dot-product layout
-      for i in 1 2 3; do step "kernels default $i"; timeout 60 $B/kernels --device wgpu --reps 50 --skip-eval 2>&1 | tee -a "$OUT/kernels-final.jsonl"; done
-      step "kernels dot"; BURNISH_GRAM_KERNEL=dot timeout 60 $B/kernels --device wgpu --reps 50 --skip-eval 2>&1 | tee -a "$OUT/kernels-final.jsonl"
+    kfinal) # the kernels three times in a row (the first process on a fresh machine ran slower), then a Gatys evaluation
+      for i in 1 2 3; do step "kernels $i"; timeout 60 $B/kernels --device wgpu --reps 50 --skip-eval 2>&1 | tee -a "$OUT/kernels-final.jsonl"; done
       step "kernels eval"; timeout 90 $B/kernels --device wgpu --reps 40 --only-c 0 2>&1 | tee -a "$OUT/kernels-final.jsonl" ;;
     ff) step ff; timeout 200 $B/feedforward --device wgpu --layout johnson --reps 10 --gatys-sizes 256x256 2>&1 | tee -a "$OUT/feedforward.jsonl" ;;
     ffshort) step ffshort; timeout 150 $B/feedforward --device wgpu --layout johnson --reps 5 --sizes 256x256,1920x1080 --gatys-sizes 256x256 2>&1 | tee -a "$OUT/feedforward.jsonl" ;;
