@@ -21,7 +21,6 @@ use burnish::model::weights::VggWeights;
 use burnish::optim::read_scalars;
 use burnish::stylize::gatys::{self, RunConfig, Targets};
 
-
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -20,7 +20,6 @@ use burnish::model::weights::VggWeights;
 use burnish::optim::read_scalars;
 use burnish::stylize::gatys::{self, RunConfig};
 
-
 /// Median wall time of one call in ms (each call ends in a read back, so the GPU work is done),
 /// after two warm-up calls (shader compilation, autotune). The median keeps one-off stalls of a
 /// shared machine out of sub-millisecond figures.

@@ -24,8 +24,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> loss_parts: array<f32>;
 @group(0) @binding(4) var<uniform> prm: Params;
 
-var<workgroup> red: array<f32, {{ workgroup }}>;
-
 @compute @workgroup_size({{ workgroup }}, 1, 1)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     let c = prm.c;
@@ -55,15 +53,8 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
             }
         }
     }
-    red[li] = acc;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-        if (li < s) {
-            red[li] = red[li] + red[li + s];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_sum(li, acc); // shaders/reduce.wgsl
     if (li == 0u) {
-        loss_parts[wid.x] = red[0] * prm.loss_scale;
+        loss_parts[wid.x] = total * prm.loss_scale;
     }
 }

@@ -15,8 +15,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> parts: array<f32>;
 @group(0) @binding(3) var<uniform> prm: Params;
 
-var<workgroup> red: array<f32, {{ workgroup }}>;
-
 @compute @workgroup_size({{ workgroup }}, 1, 1)
 fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
     var acc = 0.0;
@@ -28,15 +26,8 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
         let d = lhs[j] - rhs[j];
         acc = acc + select(0.0, d * d, inside);
     }
-    red[li] = acc;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-        if (li < s) {
-            red[li] = red[li] + red[li + s];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_sum(li, acc); // shaders/reduce.wgsl
     if (li == 0u) {
-        parts[wid.x] = red[0] * prm.scale;
+        parts[wid.x] = total * prm.scale;
     }
 }

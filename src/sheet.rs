@@ -94,7 +94,6 @@ pub struct Series {
 pub const PALETTE: [Rgb<u8>; 6] =
     [Rgb([31, 119, 180]), Rgb([214, 39, 40]), Rgb([44, 160, 44]), Rgb([148, 103, 189]), Rgb([255, 127, 14]), Rgb([23, 190, 207])];
 
-/// Line chart with a log10 y axis (non-positive values are skipped).
 /// One loss column of [`loss_curves`]: its name, its value, and whether it is drawn only when some
 /// value is positive (a loss that is switched off).
 pub type LossColumn<T> = (&'static str, fn(&T) -> f64, bool);
@@ -115,6 +114,7 @@ pub fn loss_curves<T>(title: &str, xlabel: &str, rows: &[T], x: fn(&T) -> f64, c
     plot_log(title, xlabel, &series, 640, 400)
 }
 
+/// Line chart with a log10 y axis (non-positive values are skipped).
 pub fn plot_log(title: &str, xlabel: &str, series: &[Series], width: u32, height: u32) -> RgbImage {
     let mut img = RgbImage::from_pixel(width, height, WHITE);
     let (left, right, top, bottom) = (70i64, 20i64, 30i64, 40i64);

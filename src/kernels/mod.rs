@@ -14,7 +14,7 @@
 
 mod wgsl;
 
-pub use wgsl::{GRAM_FINISH_WGSL, GRAM_WGSL, SQ_DIFF_SUM_WGSL, launches};
+pub use wgsl::{GRAM_FINISH_WGSL, GRAM_WGSL, REDUCE_WGSL, SQ_DIFF_SUM_WGSL, launches};
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

@@ -18,6 +18,8 @@ use super::{StyleOps, reference};
 pub const GRAM_WGSL: &str = include_str!("../../shaders/gram.wgsl");
 pub const SQ_DIFF_SUM_WGSL: &str = include_str!("../../shaders/sq_diff_sum.wgsl");
 pub const GRAM_FINISH_WGSL: &str = include_str!("../../shaders/gram_finish.wgsl");
+/// The workgroup sum both reduction kernels end with (appended to their source).
+pub const REDUCE_WGSL: &str = include_str!("../../shaders/reduce.wgsl");
 
 /// Output tile side of the Gram kernel (16 × 16 invocations, 4 × 4 outputs each: 256
 /// invocations, WebGPU's default limit) and the k chunk staged in workgroup memory per barrier.
@@ -26,7 +28,7 @@ const BLOCK: u32 = 64;
 const CHUNK: u32 = 28;
 const REDUCE_WG: u32 = 256;
 /// Part of the kernel ids: bump when a shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 8;
+const SHADER_VERSION: u32 = 9;
 
 struct GramKernel {
     chunk: u32,
@@ -50,32 +52,35 @@ impl KernelSource for GramKernel {
     }
 }
 
-struct SqDiffSumKernel;
+/// A grid-strided reduction kernel (`sq_diff_sum.wgsl`, `gram_finish.wgsl`) with the shared
+/// workgroup sum of `reduce.wgsl` appended.
+struct ReduceKernel {
+    name: &'static str,
+    source: &'static str,
+}
 
-impl KernelSource for SqDiffSumKernel {
+const SQ_DIFF_SUM: ReduceKernel = ReduceKernel { name: "sq_diff_sum", source: SQ_DIFF_SUM_WGSL };
+const GRAM_FINISH: ReduceKernel = ReduceKernel { name: "gram_finish", source: GRAM_FINISH_WGSL };
+
+impl KernelSource for ReduceKernel {
     fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(SQ_DIFF_SUM_WGSL).register("workgroup", REDUCE_WG.to_string())
+        SourceTemplate::new(format!("{}\n{}", self.source, REDUCE_WGSL)).register("workgroup", REDUCE_WG.to_string())
     }
     fn id(&self) -> KernelId {
-        KernelId::new::<Self>().cube_dim(CubeDim::new_1d(REDUCE_WG).0).info((REDUCE_WG, SHADER_VERSION))
+        KernelId::new::<Self>().cube_dim(CubeDim::new_1d(REDUCE_WG).0).info((self.name, REDUCE_WG, SHADER_VERSION))
     }
     fn lang(&self) -> &'static str {
         "wgsl"
     }
 }
 
-struct GramFinishKernel;
-
-impl KernelSource for GramFinishKernel {
-    fn source(&self) -> SourceTemplate {
-        SourceTemplate::new(GRAM_FINISH_WGSL).register("workgroup", REDUCE_WG.to_string())
-    }
-    fn id(&self) -> KernelId {
-        KernelId::new::<Self>().cube_dim(CubeDim::new_1d(REDUCE_WG).0).info((REDUCE_WG, SHADER_VERSION))
-    }
-    fn lang(&self) -> &'static str {
-        "wgsl"
-    }
+/// Workgroups, iterations per invocation and stride of a grid-strided pass over n values (at most
+/// 1024 workgroups, whose partial sums one more reduction adds).
+fn reduce_grid(n: usize) -> (usize, usize, usize) {
+    let wg = REDUCE_WG as usize;
+    let groups = n.div_ceil(wg).clamp(1, 1024);
+    let stride = groups * wg;
+    (groups, n.div_ceil(stride), stride)
 }
 
 /// How the Gram kernel splits k across workgroups: it aims at `groups` workgroups in all, but
@@ -150,12 +155,9 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
     let client = x.client.clone();
     let scratch = || client.empty(4).binding(); // unused bindings get small buffers of their own
 
-    // The Gram kernel writes G itself, or S when fused, or per-split partials of G.
-    let kernel_out = match (fused, out) {
-        (true, out) => out,
-        (false, GramOut::None) if splits == 1 => GramOut::None,
-        (false, _) => GramOut::Gram, // partials of G, or G itself (S needs a target)
-    };
+    debug_assert!(out != GramOut::Sym || target.is_some(), "S needs a target");
+    // The Gram kernel writes what was asked when it is fused or unsplit, else partials of G.
+    let kernel_out = if splits == 1 { out } else { GramOut::Gram };
     let matrix = (kernel_out != GramOut::None).then(|| empty_f32(&x, Shape::new([splits, b, c, c])));
     let parts = fused.then(|| empty_f32(&x, Shape::new([b * tiles * tiles])));
     let (target_binding, loss_scale) = match (&target, fused) {
@@ -198,11 +200,8 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
     // partials and S (or G) in the same read.
     let partial = matrix.expect("split launches write partials");
     let n = b * c * c;
-    let wg = REDUCE_WG as usize;
-    let groups = n.div_ceil(wg).clamp(1, 1024);
-    let stride = groups * wg;
-    let finish_out = if target.is_none() && out == GramOut::Sym { GramOut::Gram } else { out };
-    let result = (finish_out != GramOut::None).then(|| empty_f32(&x, Shape::new([b, c, c])));
+    let (groups, iters, stride) = reduce_grid(n);
+    let result = (out != GramOut::None).then(|| empty_f32(&x, Shape::new([b, c, c])));
     let loss_parts = target.as_ref().map(|_| empty_f32(&x, Shape::new([groups])));
     let (target_binding, loss_scale) = match &target {
         Some((a, scale)) => (a.handle.clone().binding(), *scale),
@@ -212,8 +211,8 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
         n as u32,
         c as u32,
         splits as u32,
-        finish_out as u32,
-        n.div_ceil(stride) as u32,
+        out as u32,
+        iters as u32,
         stride as u32,
         target.is_some() as u32,
         loss_scale.to_bits(),
@@ -225,7 +224,7 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
         .with_buffer(loss_parts.as_ref().map(|p| p.handle.clone().binding()).unwrap_or_else(|| client.empty(groups * 4).binding()))
         .with_info(MetadataBindingInfo::custom(info));
     LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    client.launch(Box::new(SourceKernel::new(GramFinishKernel, CubeDim::new_1d(REDUCE_WG))), CubeCount::Static(groups as u32, 1, 1), args);
+    client.launch(Box::new(SourceKernel::new(GRAM_FINISH, CubeDim::new_1d(REDUCE_WG))), CubeCount::Static(groups as u32, 1, 1), args);
     (result, loss_parts.map(Cube::float_sum))
 }
 
@@ -233,18 +232,16 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
 fn launch_sq_diff_sum(x: CubeTensor, y: CubeTensor, scale: f32) -> CubeTensor {
     let (x, y) = (into_contiguous(x), into_contiguous(y));
     let n = x.shape().num_elements();
-    let wg = REDUCE_WG as usize;
-    let groups = n.div_ceil(wg).clamp(1, 1024);
-    let stride = groups * wg;
+    let (groups, iters, stride) = reduce_grid(n);
     let parts = empty_f32(&x, Shape::new([groups]));
-    let info = pack_u32(&[n as u32, n.div_ceil(stride) as u32, stride as u32, scale.to_bits()]);
+    let info = pack_u32(&[n as u32, iters as u32, stride as u32, scale.to_bits()]);
     let args = KernelArguments::new()
         .with_buffer(x.handle.clone().binding())
         .with_buffer(y.handle.clone().binding())
         .with_buffer(parts.handle.clone().binding())
         .with_info(MetadataBindingInfo::custom(info));
     LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    x.client.launch(Box::new(SourceKernel::new(SqDiffSumKernel, CubeDim::new_1d(REDUCE_WG))), CubeCount::Static(groups as u32, 1, 1), args);
+    x.client.launch(Box::new(SourceKernel::new(SQ_DIFF_SUM, CubeDim::new_1d(REDUCE_WG))), CubeCount::Static(groups as u32, 1, 1), args);
     Cube::float_sum(parts)
 }
 

@@ -353,35 +353,22 @@ fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize)
 /// [`conv`] with the choice made by the caller (`reformulate`: allow the flex-friendly forms).
 pub fn conv_valid(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize, reformulate: bool) -> Tensor<4> {
     let [cout, cin, k, _] = weight.dims();
+    if !(reformulate && stride == 1 && k == 9 && cout <= 16) {
+        return conv2d(x, weight, bias, ConvOptions::new([stride, stride], [0, 0], [1, 1], 1));
+    }
+    // [cout, cin, kh, kw] -> [kh, cout, cin, kw] -> [kh·cout, cin, 1, kw]: one 1x9 convolution
+    // whose output channel group dy holds kernel row dy, then the groups summed shifted by dy.
     let [_, _, hp, wp] = x.dims();
-    if stride == 1 && reformulate {
-        let (h, w) = (hp + 1 - k, wp + 1 - k);
-        let add_bias = |o: Tensor<4>| match &bias {
-            Some(b) => o + b.clone().reshape([1, cout, 1, 1]),
-            None => o,
-        };
-        if k == 9 && cout <= 16 {
-            // [cout, cin, kh, kw] -> [kh, cout, cin, kw] -> [kh·cout, cin, 1, kw]
-            let w1 = weight.permute([2, 0, 1, 3]).reshape([k * cout, cin, 1, k]);
-            let y = conv2d(x, w1, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
-            let taps: Vec<(usize, usize)> = (0..k).map(|dy| (dy, 0)).collect();
-            return add_bias(shifted_sum_rows(y, &taps, cout, h, w));
-        }
+    let (h, w) = (hp + 1 - k, wp + 1 - k);
+    let y = conv2d(x, weight.permute([2, 0, 1, 3]).reshape([k * cout, cin, 1, k]), None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+    let out = (0..k)
+        .map(|dy| y.clone().narrow(1, dy * cout, cout).narrow(2, dy, h).narrow(3, 0, w))
+        .reduce(|a, b| a + b)
+        .expect("k > 0");
+    match bias {
+        Some(b) => out + b.reshape([1, cout, 1, 1]),
+        None => out,
     }
-    conv2d(x, weight, bias, ConvOptions::new([stride, stride], [0, 0], [1, 1], 1))
-}
-
-/// Σ over taps t of y[:, t·cout..(t+1)·cout, dy.., dx..] cropped to h x w.
-fn shifted_sum_rows(y: Tensor<4>, taps: &[(usize, usize)], cout: usize, h: usize, w: usize) -> Tensor<4> {
-    let mut out: Option<Tensor<4>> = None;
-    for (t, &(dy, dx)) in taps.iter().enumerate() {
-        let part = y.clone().narrow(1, t * cout, cout).narrow(2, dy, h).narrow(3, dx, w);
-        out = Some(match out {
-            Some(o) => o + part,
-            None => part,
-        });
-    }
-    out.expect("at least one tap")
 }
 
 /// Whether [`conv`] reformulates convolutions on flex (`BURNISH_FLEX_CONV=plain` turns it off, to compare).

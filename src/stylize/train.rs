@@ -284,21 +284,25 @@ impl Trainer {
 
     /// Everything needed to resume: parameters, Adam moments, counters, config, loss history.
     pub fn checkpoint_bytes(&self) -> Result<Vec<u8>> {
-        Ok(self.save_bytes(false, &[])?.0)
+        self.checkpoint_from(&crate::optim::read_vecs(self.state_tensors())?)
+    }
+
+    /// Parameters, then Adam's m, then v, in the network's order.
+    fn state_tensors(&self) -> Vec<Tensor<1>> {
+        self.net.params.iter().chain(&self.m).chain(&self.v).cloned().collect()
     }
 
     /// The checkpoint ([`Trainer::checkpoint_bytes`]) and the model ([`Trainer::model_bytes`]) from
     /// one read of the parameters and Adam moments.
     pub fn save_bytes(&self, f16: bool, extra: &[(&str, serde_json::Value)]) -> Result<(Vec<u8>, Vec<u8>)> {
         let k = self.net.params.len();
-        let tensors: Vec<Tensor<1>> = self.net.params.iter().chain(&self.m).chain(&self.v).cloned().collect();
-        let host = crate::optim::read_vecs(tensors)?;
+        let host = crate::optim::read_vecs(self.state_tensors())?;
         let checkpoint = self.checkpoint_from(&host)?;
         let model = self.model_from(&host[..k], f16, extra)?;
         Ok((checkpoint, model))
     }
 
-    /// `host`: parameters, then Adam's m, then v, in the network's order.
+    /// `host`: [`Trainer::state_tensors`] read to the host.
     fn checkpoint_from(&self, host: &[Vec<f32>]) -> Result<Vec<u8>> {
         use safetensors::tensor::{Dtype, TensorView};
         let names = self.net.names();
