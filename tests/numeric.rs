@@ -5,6 +5,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use burnish::backend;
 use burnish::layers::Tap;
 use burnish::kernels;
+use burnish::kernels::check::{max_rel_err, pseudo_random};
 use burnish::loss::{content_loss, gram_reference as gram, mse, style_layer_loss, total_variation};
 use burnish::model::vgg::Vgg19;
 use burnish::model::weights::VggWeights;
@@ -393,63 +394,15 @@ fn devices_agree_on_losses() {
 
 // ---------- WGSL kernels vs their reference twins ----------
 
-fn pseudo_random(n: usize, seed: u32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(2654435761).wrapping_add(12345);
-    (0..n)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state % 20001) as f32 / 10000.0 - 1.0
-        })
-        .collect()
-}
-
-fn max_rel_err(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    let scale = b.iter().map(|v| v.abs()).fold(0f32, f32::max).max(1e-12);
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max) / scale
-}
-
-/// Forward values and gradients of the kernel ops against the reference ops, on `device`.
-/// Tolerance: 1e-4 of the largest magnitude (f32 sums over up to 4096 terms in another order).
+/// Forward values and gradients of the kernel ops against the reference ops, on `device`
+/// (`kernels::check`, which the browser page runs too). Tolerance: 1e-4 of the largest magnitude
+/// (f32 sums over up to 4096 terms in another order).
 fn kernels_match_reference(device: &Device, label: &str) {
-    let shapes: [[usize; 4]; 6] = [
-        [1, 3, 5, 7],    // c and h·w not multiples of the 16-wide tile
-        [1, 64, 1, 1],   // 1×1 maps
-        [1, 512, 4, 4],  // c = 512 (Gram fused with the loss)
-        [2, 17, 9, 10],  // batch > 1
-        [1, 64, 64, 64], // k split across workgroups
-        [3, 33, 2, 3],   // batch 3, c just over two tiles
-    ];
-    for (i, [b, c, h, w]) in shapes.into_iter().enumerate() {
-        let n = b * c * h * w;
-        let x = t(pseudo_random(n, 1 + i as u32), [b, c, h, w], device);
-        let a = t(pseudo_random(b * c * c, 100 + i as u32), [b, c, c], device).mul_scalar(0.1);
-        let p = t(pseudo_random(n, 200 + i as u32), [b, c, h, w], device);
-
-        let g_kernel = vals(kernels::gram(x.clone()));
-        let g_ref = vals(gram(x.clone()));
-        let e = max_rel_err(&g_kernel, &g_ref);
-        assert!(e < 1e-4, "{label} {:?}: Gram error {e}", [b, c, h, w]);
-
-        // Forward only (no autodiff): the loss without any matrix written.
-        let lk = vals(style_layer_loss(x.clone(), a.clone(), true));
-        let lr = vals(style_layer_loss(x.clone(), a.clone(), false));
-        assert!((lk[0] - lr[0]).abs() <= 1e-4 * lr[0].abs(), "{label} {:?}: forward-only style loss {} vs {}", [b, c, h, w], lk[0], lr[0]);
-
-        let loss_and_grad = |use_kernels: bool| {
-            let xa = x.clone().autodiff().require_grad();
-            let loss = style_layer_loss(xa.clone(), a.clone(), use_kernels).mul_scalar(1000.0)
-                + content_loss(xa.clone(), p.clone(), use_kernels);
-            let grad = vals(xa.grad(&loss.backward()).unwrap());
-            (vals(loss.inner()), grad)
-        };
-        let (lk, gk) = loss_and_grad(true);
-        let (lr, gr) = loss_and_grad(false);
-        assert!((lk[0] - lr[0]).abs() <= 1e-4 * lr[0].abs(), "{label} {:?}: loss {} vs {}", [b, c, h, w], lk[0], lr[0]);
-        let e = max_rel_err(&gk, &gr);
-        assert!(e < 1e-4, "{label} {:?}: gradient error {e}", [b, c, h, w]);
+    assert_eq!(kernels::check::TOLERANCE, 1e-4);
+    let report = pollster::block_on(kernels::check::compare(device, &kernels::check::AWKWARD_SHAPES)).unwrap();
+    for row in report["shapes"].as_array().unwrap() {
+        // Gram, forward-only style loss, loss with gradient, and the gradient, each within 1e-4.
+        assert_eq!(row["ok"], true, "{label}: {row}");
     }
 }
 

@@ -12,6 +12,7 @@
 
 #![allow(deprecated)] // the extension macro names burn's NdArray backend, deprecated in 0.22
 
+pub mod check;
 mod wgsl;
 
 pub use wgsl::{GRAM_FINISH_WGSL, GRAM_WGSL, REDUCE_WGSL, SQ_DIFF_SUM_WGSL, launches};
