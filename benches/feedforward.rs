@@ -13,13 +13,12 @@
 
 mod common;
 
-use std::time::Instant;
 
-use common::{arg, flag};
+use common::{arg, flag, gatys_evaluation, time_ms};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use burnish::backend::{self, Selected};
-use burnish::loss::{content_loss, gram, style_layer_loss};
+use burnish::loss::gram;
 use burnish::model::transformer::{NetSpec, TransformerNet};
 use burnish::model::vgg::Vgg19;
 use burnish::model::weights::VggWeights;
@@ -66,19 +65,6 @@ fn input(w: usize, h: usize, d: &Device) -> Tensor<4> {
 }
 
 /// Median and min of `reps` timed calls (ms), after one warm-up call.
-fn time(reps: usize, mut f: impl FnMut()) -> (f64, f64) {
-    f();
-    let mut v: Vec<f64> = (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    (v[v.len() / 2], v[0])
-}
-
 /// One Gatys evaluation (forward + backward through VGG, content + style losses) at w x h.
 fn gatys_eval_ms(vgg: &Vgg19, w: usize, h: usize, d: &Device, reps: usize) -> f64 {
     let cfg = RunConfig::transfer_defaults();
@@ -88,17 +74,8 @@ fn gatys_eval_ms(vgg: &Vgg19, w: usize, h: usize, d: &Device, reps: usize) -> f6
     let f0 = vgg.forward(x.clone(), &taps);
     let target = f0[0].clone();
     let grams: Vec<_> = f0[1..].iter().map(|f| gram(f.clone(), cfg.kernels)).collect();
-    time(reps, || {
-        let img = x.clone().add_scalar(0.01).autodiff().require_grad();
-        let f = vgg.forward(img.clone(), &taps);
-        let mut loss = content_loss(f[0].clone(), target.clone(), cfg.kernels);
-        for (fi, g) in f[1..].iter().zip(&grams) {
-            loss = loss + style_layer_loss(fi.clone(), g.clone(), cfg.kernels).mul_scalar(cfg.style_weight);
-        }
-        let g = img.grad(&loss.backward()).unwrap();
-        let _ = read_scalars(vec![g.sum()]);
-    })
-    .0
+    let img = x.add_scalar(0.01);
+    time_ms(1, reps, || gatys_evaluation(vgg, &taps, &img, &target, &grams, cfg.kernels, cfg.style_weight, true)).0
 }
 
 fn bench(sel: Selected, layout: &str) -> serde_json::Value {
@@ -129,7 +106,7 @@ fn bench(sel: Selected, layout: &str) -> serde_json::Value {
     let mut results = Vec::new();
     for &(w, h) in &inf_sizes {
         let x = input(w, h, &d);
-        let (median, min) = time(reps, || {
+        let (median, min) = time_ms(1, reps, || {
             let y = net.stylize(x.clone());
             let _ = read_scalars(vec![y.sum()]);
         });
@@ -160,7 +137,7 @@ fn bench(sel: Selected, layout: &str) -> serde_json::Value {
         let style = burnish::imageio::load_rgb(&asset("web/assets/starry_night.jpg")).ok()?.resize_max_side(256);
         let cfg = TrainConfig { batch, crop, width: 32, ..TrainConfig::defaults("bench") };
         let mut t = Trainer::new(cfg, &style, vgg.clone(), &d).ok()?;
-        let (median, min) = time(reps, || {
+        let (median, min) = time_ms(1, reps, || {
             t.step(&photos).unwrap();
         });
         Some(serde_json::json!({ "batch": batch, "crop": crop, "step_median_ms": median, "step_min_ms": min, "includes": "photo decode + crop, transformer fwd+bwd, VGG19 to conv3_1 fwd+bwd, Adam, one host read" }))
@@ -185,7 +162,7 @@ fn profile(sel: &Selected) -> serde_json::Value {
     let d = &sel.device;
     let mut out = serde_json::Map::new();
     let mut t = |name: &str, f: &mut dyn FnMut() -> Tensor<4>| {
-        let (ms, _) = time(3, || {
+        let (ms, _) = time_ms(1, 3, || {
             let y = f();
             let _ = read_scalars(vec![y.sum()]);
         });

@@ -10,12 +10,11 @@ mod common;
 
 use std::time::Instant;
 
-use common::arg;
+use common::{arg, gatys_evaluation};
 
 use burn::tensor::{Device, Tensor};
 use burnish::backend::Selected;
 use burnish::imageio::RgbF32;
-use burnish::loss::{content_loss, style_layer_loss};
 use burnish::model::vgg::Vgg19;
 use burnish::model::weights::VggWeights;
 use burnish::optim::read_scalars;
@@ -50,20 +49,8 @@ fn bench(sel: Selected, size: u32, evaluations: usize) -> serde_json::Value {
     let mut taps = vec![cfg.content_layer.unwrap()];
     taps.extend(cfg.style_layers.iter().copied());
     let x = gatys::image_tensor(&content, &d);
-    let one_eval = |backward: bool| {
-        let img = if backward { x.clone().autodiff().require_grad() } else { x.clone() };
-        let f = vgg.forward(img.clone(), &taps);
-        let mut loss = content_loss(f[0].clone(), targets.content.clone().unwrap(), cfg.kernels);
-        for (fi, g) in f[1..].iter().zip(&targets.style_grams) {
-            loss = loss + style_layer_loss(fi.clone(), g.clone(), cfg.kernels).mul_scalar(cfg.style_weight);
-        }
-        if backward {
-            let g = img.grad(&loss.backward()).unwrap();
-            let _ = read_scalars(vec![g.sum()]);
-        } else {
-            let _ = read_scalars(vec![loss]);
-        }
-    };
+    let content_target = targets.content.clone().unwrap();
+    let one_eval = |backward: bool| gatys_evaluation(&vgg, &taps, &x, &content_target, &targets.style_grams, cfg.kernels, cfg.style_weight, backward);
     let t = Instant::now();
     one_eval(true);
     let first_eval_ms = t.elapsed().as_secs_f64() * 1e3;

@@ -8,34 +8,16 @@
 
 mod common;
 
-use std::time::Instant;
 
-use common::{arg, flag};
+use common::{arg, flag, gatys_evaluation, time_ms};
 
 use burn::tensor::{Device, Distribution, Tensor};
 use burnish::backend;
-use burnish::loss::{content_loss, gram, style_layer_loss};
+use burnish::loss::{gram, style_layer_loss};
 use burnish::model::vgg::Vgg19;
 use burnish::model::weights::VggWeights;
 use burnish::optim::read_scalars;
 use burnish::stylize::gatys::{self, RunConfig};
-
-/// Median wall time of one call in ms (each call ends in a read back, so the GPU work is done),
-/// after two warm-up calls (shader compilation, autotune). The median keeps one-off stalls of a
-/// shared machine out of sub-millisecond figures.
-fn time_ms(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    f();
-    let mut times: Vec<f64> = (0..reps.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
 
 /// The Gram kernel's k-split settings in force (see src/kernels/wgsl.rs), for the record.
 fn split_env() -> serde_json::Value {
@@ -61,11 +43,11 @@ fn main() {
         let target = gram(Tensor::<4>::random([1, c, side, side], Distribution::Uniform(0.0, 1.0), &d), false);
         let mut row = serde_json::Map::new();
         for kernels in [true, false] {
-            let fwd = time_ms(reps, || {
+            let (fwd, _) = time_ms(2, reps, || {
                 let l = style_layer_loss(x.clone(), target.clone(), kernels);
                 read_scalars(vec![l]).unwrap();
             });
-            let fwd_bwd = time_ms(reps, || {
+            let (fwd_bwd, _) = time_ms(2, reps, || {
                 let xa = x.clone().autodiff().require_grad();
                 let l = style_layer_loss(xa.clone(), target.clone(), kernels);
                 let g = xa.grad(&l.backward()).unwrap();
@@ -98,16 +80,8 @@ fn main() {
         let targets = gatys::Targets::new(&vgg, &cfg, Some(&img), &gatys::noise_image(256, 256, 2), &d);
         let mut taps = vec![cfg.content_layer.unwrap()];
         taps.extend(cfg.style_layers.iter().copied());
-        let ms = time_ms(reps.div_ceil(4), || {
-            let xa = x.clone().autodiff().require_grad();
-            let f = vgg.forward(xa.clone(), &taps);
-            let mut loss = content_loss(f[0].clone(), targets.content.clone().unwrap(), kernels);
-            for (fi, g) in f[1..].iter().zip(&targets.style_grams) {
-                loss = loss + style_layer_loss(fi.clone(), g.clone(), kernels).mul_scalar(cfg.style_weight);
-            }
-            let g = xa.grad(&loss.backward()).unwrap();
-            read_scalars(vec![g.sum()]).unwrap();
-        });
+        let content = targets.content.clone().unwrap();
+        let (ms, _) = time_ms(2, reps.div_ceil(4), || gatys_evaluation(&vgg, &taps, &x, &content, &targets.style_grams, kernels, cfg.style_weight, true));
         row.insert(if kernels { "kernels_ms" } else { "reference_ms" }.into(), ms.into());
     }
     row.insert("bench".into(), "gatys_evaluation_256".into());
