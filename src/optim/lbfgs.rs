@@ -440,23 +440,9 @@ const BLOCK_BYTES: usize = 64 << 20;
 /// evaluation of `burnish demo` on two cores), so there the history keeps torch's two-loop
 /// recursion over separate vectors ([`HistoryForm::TwoLoop`]).
 pub struct History {
-    form: HistoryForm,
-    /// TwoLoop form: (s, y, 1 / (y·s)), oldest first.
-    pairs: VecDeque<(Tensor<1>, Tensor<1>, f64)>,
     cap: usize,
     block_bytes: usize,
-    rows_per_block: usize,
-    s_blocks: Vec<Tensor<2>>,
-    y_blocks: Vec<Tensor<2>>,
-    /// Ring slots in time order, oldest first.
-    order: VecDeque<usize>,
-    /// sy[i][j] = s_i · y_j and yy[i][j] = y_i · y_j, by slot (only entries with i older than or
-    /// equal to j in time are kept up to date for sy; yy is symmetric).
-    sy: Vec<Vec<f64>>,
-    yy: Vec<Vec<f64>>,
-    /// S·g and Y·g by slot, for the last direction's gradient.
-    sg: Vec<f64>,
-    yg: Vec<f64>,
+    store: Store,
 }
 
 /// How [`History`] computes directions.
@@ -466,6 +452,14 @@ pub enum HistoryForm {
     Auto,
     TwoLoop,
     Compact,
+}
+
+enum Store {
+    /// `Auto` before the first pair.
+    Undecided,
+    /// (s, y, 1 / (y·s)), oldest first.
+    TwoLoop(VecDeque<(Tensor<1>, Tensor<1>, f64)>),
+    Compact(Compact),
 }
 
 /// burn's CPU backends run in host memory: no kernel launches to save.
@@ -483,11 +477,114 @@ impl History {
     /// small blocks).
     pub fn with_form(cap: usize, form: HistoryForm, block_bytes: usize) -> Self {
         let cap = cap.max(1);
+        let store = match form {
+            HistoryForm::Auto => Store::Undecided,
+            HistoryForm::TwoLoop => Store::TwoLoop(VecDeque::new()),
+            HistoryForm::Compact => Store::Compact(Compact::new(cap)),
+        };
+        Self { cap, block_bytes, store }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.store {
+            Store::Undecided => 0,
+            Store::TwoLoop(pairs) => pairs.len(),
+            Store::Compact(c) => c.order.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The form in use (Auto until the first pair).
+    pub fn form(&self) -> HistoryForm {
+        match self.store {
+            Store::Undecided => HistoryForm::Auto,
+            Store::TwoLoop(_) => HistoryForm::TwoLoop,
+            Store::Compact(_) => HistoryForm::Compact,
+        }
+    }
+
+    /// Forgets every pair (the device blocks are kept for reuse).
+    pub fn clear(&mut self) {
+        match &mut self.store {
+            Store::Undecided => {}
+            Store::TwoLoop(pairs) => pairs.clear(),
+            Store::Compact(c) => c.order.clear(),
+        }
+    }
+
+    /// Adds a pair with `ys` = y·s > 0, dropping the oldest when full. In the compact form its
+    /// products with the other pairs are read in the next [`History::direction`] (`new_y` given).
+    pub fn push(&mut self, s: Tensor<1>, y: Tensor<1>, ys: f64) {
+        if let Store::Undecided = self.store {
+            self.store = if host_backend(&s.device()) { Store::TwoLoop(VecDeque::new()) } else { Store::Compact(Compact::new(self.cap)) };
+        }
+        match &mut self.store {
+            Store::Undecided => unreachable!("decided above"),
+            Store::TwoLoop(pairs) => {
+                if pairs.len() == self.cap {
+                    pairs.pop_front();
+                }
+                pairs.push_back((s, y, 1.0 / ys));
+            }
+            Store::Compact(c) => c.push(s, y, self.cap, self.block_bytes),
+        }
+    }
+
+    /// −H·g (the L-BFGS direction) for gradient `g`, with H0 = `gamma`·I. `new_y` is the y of the
+    /// pair pushed since the last call, if any: in the compact form its products with all pairs
+    /// are read in the same transfer as S·g and Y·g.
+    pub fn direction(&mut self, g: &Tensor<1>, new_y: Option<&Tensor<1>>, gamma: f64) -> Result<Tensor<1>> {
+        match &mut self.store {
+            Store::Undecided => Ok(g.clone().neg().mul_scalar(gamma)),
+            Store::TwoLoop(pairs) => Ok(two_loop(pairs, g, gamma)),
+            Store::Compact(c) => c.direction(g, new_y, gamma),
+        }
+    }
+}
+
+/// torch's two-loop recursion on device vectors; the coefficients stay on the device.
+fn two_loop(pairs: &VecDeque<(Tensor<1>, Tensor<1>, f64)>, g: &Tensor<1>, gamma: f64) -> Tensor<1> {
+    let m = pairs.len();
+    let mut al: Vec<Option<Tensor<1>>> = vec![None; m];
+    let mut q = g.clone().neg();
+    for i in (0..m).rev() {
+        let (s, y, ro) = &pairs[i];
+        let a = dot(s, &q).mul_scalar(*ro);
+        q = q - y.clone() * a.clone();
+        al[i] = Some(a);
+    }
+    let mut r = q.mul_scalar(gamma);
+    for i in 0..m {
+        let (s, y, ro) = &pairs[i];
+        let be = dot(y, &r).mul_scalar(*ro);
+        let coef = al[i].take().expect("set in first loop") - be;
+        r = r + s.clone() * coef;
+    }
+    r
+}
+
+/// The compact form's state: the pairs as rows of device blocks, and their products on the host.
+struct Compact {
+    rows_per_block: usize,
+    s_blocks: Vec<Tensor<2>>,
+    y_blocks: Vec<Tensor<2>>,
+    /// Ring slots in time order, oldest first.
+    order: VecDeque<usize>,
+    /// sy[i][j] = s_i · y_j and yy[i][j] = y_i · y_j, by slot (only entries with i older than or
+    /// equal to j in time are kept up to date for sy; yy is symmetric).
+    sy: Vec<Vec<f64>>,
+    yy: Vec<Vec<f64>>,
+    /// S·g and Y·g by slot, for the last direction's gradient.
+    sg: Vec<f64>,
+    yg: Vec<f64>,
+}
+
+impl Compact {
+    fn new(cap: usize) -> Self {
         Self {
-            form,
-            pairs: VecDeque::new(),
-            cap,
-            block_bytes,
             rows_per_block: 0,
             s_blocks: Vec::new(),
             y_blocks: Vec::new(),
@@ -499,50 +596,19 @@ impl History {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.order.len() + self.pairs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The form in use (Auto until the first pair).
-    pub fn form(&self) -> HistoryForm {
-        self.form
-    }
-
-    /// Forgets every pair (the device blocks are kept for reuse).
-    pub fn clear(&mut self) {
-        self.order.clear();
-        self.pairs.clear();
-    }
-
-    /// Adds a pair with `ys` = y·s > 0, dropping the oldest when full. In the compact form its
-    /// products with the other pairs are read in the next [`History::direction`] (`new_y` given).
-    pub fn push(&mut self, s: Tensor<1>, y: Tensor<1>, ys: f64) {
-        if self.form == HistoryForm::Auto {
-            self.form = if host_backend(&s.device()) { HistoryForm::TwoLoop } else { HistoryForm::Compact };
-        }
-        if self.form == HistoryForm::TwoLoop {
-            if self.pairs.len() == self.cap {
-                self.pairs.pop_front();
-            }
-            self.pairs.push_back((s, y, 1.0 / ys));
-            return;
-        }
+    fn push(&mut self, s: Tensor<1>, y: Tensor<1>, cap: usize, block_bytes: usize) {
         let n = s.dims()[0];
         if self.s_blocks.is_empty() || self.s_blocks[0].dims()[1] != n {
-            self.rows_per_block = (self.block_bytes / (4 * n.max(1))).clamp(1, self.cap);
-            let blocks = self.cap.div_ceil(self.rows_per_block);
+            self.rows_per_block = (block_bytes / (4 * n.max(1))).clamp(1, cap);
+            let blocks = cap.div_ceil(self.rows_per_block);
             let zeros = || Tensor::<2>::zeros([self.rows_per_block, n], &s.device());
             self.s_blocks = (0..blocks).map(|_| zeros()).collect();
             self.y_blocks = (0..blocks).map(|_| zeros()).collect();
             self.order.clear();
         }
-        let slot = if self.order.len() < self.cap {
+        let slot = if self.order.len() < cap {
             // The lowest free slot (slots of a cleared history are reused in order).
-            (0..self.cap).find(|k| !self.order.contains(k)).expect("a free slot")
+            (0..cap).find(|k| !self.order.contains(k)).expect("a free slot")
         } else {
             self.order.pop_front().expect("full history")
         };
@@ -553,13 +619,7 @@ impl History {
         self.order.push_back(slot);
     }
 
-    /// −H·g (the L-BFGS direction) for gradient `g`, with H0 = `gamma`·I. `new_y` is the y of the
-    /// pair pushed since the last call, if any: its products with all pairs are read in the same
-    /// transfer as S·g and Y·g.
-    pub fn direction(&mut self, g: &Tensor<1>, new_y: Option<&Tensor<1>>, gamma: f64) -> Result<Tensor<1>> {
-        if self.form == HistoryForm::TwoLoop {
-            return Ok(self.two_loop(g, gamma));
-        }
+    fn direction(&mut self, g: &Tensor<1>, new_y: Option<&Tensor<1>>, gamma: f64) -> Result<Tensor<1>> {
         let m = self.order.len();
         if m == 0 {
             return Ok(g.clone().neg().mul_scalar(gamma));
@@ -644,26 +704,5 @@ impl History {
             d = d + coef(&cs).matmul(self.s_blocks[b].clone()).reshape([n]) + coef(&cy).matmul(self.y_blocks[b].clone()).reshape([n]);
         }
         Ok(d)
-    }
-
-    /// torch's two-loop recursion on device vectors; the coefficients stay on the device.
-    fn two_loop(&self, g: &Tensor<1>, gamma: f64) -> Tensor<1> {
-        let m = self.pairs.len();
-        let mut al: Vec<Option<Tensor<1>>> = vec![None; m];
-        let mut q = g.clone().neg();
-        for i in (0..m).rev() {
-            let (s, y, ro) = &self.pairs[i];
-            let a = dot(s, &q).mul_scalar(*ro);
-            q = q - y.clone() * a.clone();
-            al[i] = Some(a);
-        }
-        let mut r = q.mul_scalar(gamma);
-        for i in 0..m {
-            let (s, y, ro) = &self.pairs[i];
-            let be = dot(y, &r).mul_scalar(*ro);
-            let coef = al[i].take().expect("set in first loop") - be;
-            r = r + s.clone() * coef;
-        }
-        r
     }
 }
