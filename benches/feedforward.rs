@@ -14,17 +14,19 @@
 mod common;
 
 
-use common::{arg, flag, gatys_evaluation, time_ms};
+use common::{arg, flag, gatys_evaluation, read, time_ms};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use burnish::backend::{self, Selected};
-use burnish::loss::gram;
-use burnish::model::transformer::{NetSpec, TransformerNet};
-use burnish::model::vgg::Vgg19;
-use burnish::model::weights::VggWeights;
-use burnish::optim::read_scalars;
-use burnish::stylize::gatys::{self, RunConfig};
-use burnish::stylize::train::{Photos, TrainConfig, Trainer};
+use burnish::block_on;
+use burnish::device::ComputeDevice;
+use burnish::feedforward::net::{conv_valid, instance_norm, reflect_pad};
+use burnish::feedforward::train::{Photos, TrainConfig, Trainer};
+use burnish::feedforward::{NetSpec, Stylizer, TransformerNet};
+use burnish::gatys::{GatysRun, Quiet, RunConfig};
+use burnish::image::RgbF32;
+use burnish::image::files::load_rgb;
+use burnish::loss::{LossConfig, LossTargets, PerceptualLoss};
+use burnish::vgg::VggWeights;
 
 /// A file of the repository: beside the sources, else relative to the working directory (a copied
 /// tree, e.g. on a GPU machine).
@@ -64,27 +66,22 @@ fn input(w: usize, h: usize, d: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(v, [1, 3, h, w]), d)
 }
 
-/// Median and min of `reps` timed calls (ms), after one warm-up call.
 /// One Gatys evaluation (forward + backward through VGG, content + style losses) at w x h.
-fn gatys_eval_ms(vgg: &Vgg19, w: usize, h: usize, d: &Device, reps: usize) -> f64 {
-    let cfg = RunConfig::transfer_defaults();
+fn gatys_eval_ms(loss: &PerceptualLoss, w: usize, h: usize, d: &Device, reps: usize) -> f64 {
     let x = input(w, h, d);
-    let mut taps = vec![cfg.content_layer.unwrap()];
-    taps.extend(cfg.style_layers.iter().copied());
-    let f0 = vgg.forward(x.clone(), &taps);
-    let target = f0[0].clone();
-    let grams: Vec<_> = f0[1..].iter().map(|f| gram(f.clone(), cfg.kernels)).collect();
+    let targets = LossTargets { content: loss.content_target(x.clone()), style_grams: loss.style_grams(x.clone(), 1) };
     let img = x.add_scalar(0.01);
-    time_ms(1, reps, || gatys_evaluation(vgg, &taps, &img, &target, &grams, cfg.kernels, cfg.style_weight, true)).0
+    time_ms(1, reps, || gatys_evaluation(loss, &targets, &img, true)).0
 }
 
-fn bench(sel: Selected, layout: &str) -> serde_json::Value {
+fn bench(sel: ComputeDevice, layout: &str) -> serde_json::Value {
     let d = sel.device.clone();
-    let cpu = sel.info.backend == "cpu";
+    let cpu = sel.in_host_memory();
     let reps: usize = arg("--reps").map(|s| s.parse().unwrap()).unwrap_or(if cpu { 3 } else { 5 });
     let spec = if layout == "ml5" { NetSpec::ml5() } else { NetSpec::johnson(32) };
-    let net = TransformerNet::init(spec.clone(), 0, &d);
-    let vgg = Vgg19::new(&VggWeights::embedded().unwrap(), gatys::DEFAULT_FEATURE_SCALE, &d);
+    let stylizer = Stylizer::from_net(TransformerNet::init(spec.clone(), 0, &d), &d, "untrained".into());
+    let weights = VggWeights::embedded().unwrap();
+    let loss = PerceptualLoss::new(LossConfig::gatys(), LossConfig::gatys().vgg(&weights, &d)).unwrap();
     let inf_sizes = sizes(&arg("--sizes").unwrap_or("256x256,512x512,640x480,1280x720,1920x1080".into()));
     let gatys_sizes = sizes(&arg("--gatys-sizes").unwrap_or("256x256,512x512".into()));
 
@@ -93,12 +90,12 @@ fn bench(sel: Selected, layout: &str) -> serde_json::Value {
     // fills; 30 on the CPU), its second half's ms per evaluation minus one measured evaluation.
     let overhead_evals: usize = arg("--overhead-evals").map(|s| s.parse().unwrap()).unwrap_or(if cpu { 30 } else { 120 });
     let overhead_ms = {
-        let content = burnish::imageio::RgbF32::new(256, 256, vec![0.5; 256 * 256 * 3]);
-        let style = burnish::imageio::RgbF32::new(256, 256, (0..256 * 256 * 3).map(|i| (i % 17) as f32 / 17.0).collect());
+        let content = RgbF32::new(256, 256, vec![0.5; 256 * 256 * 3]);
+        let style = RgbF32::new(256, 256, (0..256 * 256 * 3).map(|i| (i % 17) as f32 / 17.0).collect());
         let cfg = RunConfig { evaluations: overhead_evals.max(4), ..RunConfig::transfer_defaults() };
-        let targets = gatys::Targets::new(&vgg, &cfg, Some(&content), &style, &d);
-        let eval = gatys_eval_ms(&vgg, 256, 256, &d, 2);
-        let out = gatys::run_with_targets(&vgg, &cfg, &targets, Some(&content), (256, 256), &d, &mut gatys::Quiet).unwrap();
+        let eval = gatys_eval_ms(&loss, 256, 256, &d, 2);
+        let run = GatysRun::new(&loss.vgg, &cfg, Some(&content), &style, (256, 256), &sel).unwrap();
+        let out = block_on(run.run(&mut Quiet)).unwrap();
         // (Not clamped: a small negative value is measurement noise and says so.)
         out.steady_ms_per_evaluation().unwrap_or(eval) - eval
     };
@@ -107,12 +104,11 @@ fn bench(sel: Selected, layout: &str) -> serde_json::Value {
     for &(w, h) in &inf_sizes {
         let x = input(w, h, &d);
         let (median, min) = time_ms(1, reps, || {
-            let y = net.stylize(x.clone());
-            let _ = read_scalars(vec![y.sum()]);
+            read(vec![stylizer.tensor(x.clone()).sum()]);
         });
         let mut r = serde_json::json!({ "width": w, "height": h, "inference_median_ms": median, "inference_min_ms": min });
         if gatys_sizes.contains(&(w, h)) {
-            let eval = gatys_eval_ms(&vgg, w, h, &d, reps.min(3));
+            let eval = gatys_eval_ms(&loss, w, h, &d, reps.min(3));
             let gatys_ms = 300.0 * (eval + overhead_ms);
             r["gatys_evaluation_ms_measured"] = eval.into();
             r["gatys_300_evaluations_ms_derived"] = gatys_ms.into();
@@ -134,11 +130,11 @@ fn bench(sel: Selected, layout: &str) -> serde_json::Value {
             Some(dir) => Photos::scan(&dir).ok()?,
             None => Photos::scan(&synthetic_photos()).ok()?,
         };
-        let style = burnish::imageio::load_rgb(&asset("web/assets/starry_night.jpg")).ok()?.resize_max_side(256);
+        let style = load_rgb(&asset("web/assets/starry_night.jpg")).ok()?.resize_max_side(256);
         let cfg = TrainConfig { batch, crop, width: 32, ..TrainConfig::defaults("bench") };
-        let mut t = Trainer::new(cfg, &style, vgg.clone(), &d).ok()?;
+        let mut t = Trainer::new(cfg, &style, loss.vgg.clone(), &d).ok()?;
         let (median, min) = time_ms(1, reps, || {
-            t.step(&photos).unwrap();
+            block_on(t.step(&photos)).unwrap();
         });
         Some(serde_json::json!({ "batch": batch, "crop": crop, "step_median_ms": median, "step_min_ms": min, "includes": "photo decode + crop, transformer fwd+bwd, VGG19 to conv3_1 fwd+bwd, Adam, one host read" }))
     })();
@@ -156,15 +152,14 @@ fn bench(sel: Selected, layout: &str) -> serde_json::Value {
 }
 
 /// Where the time goes: each kind of layer of the network at 256², timed alone.
-fn profile(sel: &Selected) -> serde_json::Value {
+fn profile(sel: &ComputeDevice) -> serde_json::Value {
     use burn::tensor::module::{conv2d, interpolate};
     use burn::tensor::ops::{ConvOptions, InterpolateMode, InterpolateOptions, PadMode};
     let d = &sel.device;
     let mut out = serde_json::Map::new();
     let mut t = |name: &str, f: &mut dyn FnMut() -> Tensor<4>| {
         let (ms, _) = time_ms(1, 3, || {
-            let y = f();
-            let _ = read_scalars(vec![y.sum()]);
+            read(vec![f().sum()]);
         });
         out.insert(name.into(), ms.into());
     };
@@ -181,28 +176,31 @@ fn profile(sel: &Selected) -> serde_json::Value {
     t("conv9x9_32to3_256", &mut || conv2d(x32.clone().pad([(0, 0), (0, 0), (4, 4), (4, 4)], PadMode::Reflect), w9o.clone(), None, o(1)));
     t("conv3x3_128to128_64 (x10 per pass)", &mut || conv2d(x128.clone().pad([(0, 0), (0, 0), (1, 1), (1, 1)], PadMode::Reflect), w3.clone(), None, o(1)));
     t("conv3x3_64to32_256 (after upsample)", &mut || conv2d(Tensor::<4>::ones([1, 64, 256, 256], d).pad([(0, 0), (0, 0), (1, 1), (1, 1)], PadMode::Reflect), w3b.clone(), None, o(1)));
-    use burnish::model::transformer::conv_valid;
     let x64p = Tensor::<4>::ones([1, 64, 258, 258], d);
     let x32p = Tensor::<4>::ones([1, 32, 264, 264], d);
     t("conv3x3_64to32_256 (padded input)", &mut || conv_valid(x64p.clone(), w3b.clone(), None, 1, false));
-    t("reflect_pad1_64ch_256 burnish", &mut || burnish::model::transformer::reflect_pad(Tensor::<4>::ones([1, 64, 256, 256], d), 1));
-    t("reflect_pad4_32ch_256 burnish", &mut || burnish::model::transformer::reflect_pad(x32.clone(), 4));
+    t("reflect_pad1_64ch_256 burnish", &mut || reflect_pad(Tensor::<4>::ones([1, 64, 256, 256], d), 1));
+    t("reflect_pad4_32ch_256 burnish", &mut || reflect_pad(x32.clone(), 4));
     t("conv9x9_32to3_256 plain", &mut || conv_valid(x32p.clone(), w9o.clone(), None, 1, false));
     t("conv9x9_32to3_256 reformulated", &mut || conv_valid(x32p.clone(), w9o.clone(), None, 1, true));
     t("reflect_pad4_32ch_256", &mut || x32.clone().pad([(0, 0), (0, 0), (4, 4), (4, 4)], PadMode::Reflect));
-    t("instance_norm_32ch_256", &mut || burnish::model::transformer::instance_norm(x32.clone(), 1e-5));
+    t("instance_norm_32ch_256", &mut || instance_norm(x32.clone(), 1e-5));
     t("upsample_nearest_64ch_128", &mut || interpolate(x64.clone(), InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([256, 256])));
     serde_json::Value::Object(out)
 }
 
 fn main() {
+    let settings = common::settings();
     if flag("--profile") {
-        let sel = if arg("--device").as_deref() == Some("wgpu") { backend::wgpu_device().unwrap() } else { backend::cpu_device() };
-        println!("{}", serde_json::json!({ "bench": "feedforward-profile", "adapter": sel.info, "ms": profile(&sel) }));
+        for sel in common::devices("cpu") {
+            println!("{}", serde_json::json!({ "bench": "feedforward-profile", "adapter": sel.info, "settings": settings, "ms": profile(&sel) }));
+        }
         return;
     }
     let layout = arg("--layout").unwrap_or_else(|| "johnson".into());
-    for sel in common::devices() {
-        println!("{}", bench(sel, &layout));
+    for sel in common::devices("all") {
+        let mut row = bench(sel, &layout);
+        row["settings"] = settings.clone();
+        println!("{row}");
     }
 }

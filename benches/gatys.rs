@@ -10,15 +10,17 @@ mod common;
 
 use std::time::Instant;
 
-use common::{arg, gatys_evaluation};
+use common::{arg, gatys_evaluation, read};
 
 use burn::tensor::{Device, Tensor};
-use burnish::backend::Selected;
-use burnish::imageio::RgbF32;
-use burnish::model::vgg::Vgg19;
-use burnish::model::weights::VggWeights;
-use burnish::optim::read_scalars;
-use burnish::stylize::gatys::{self, RunConfig, Targets};
+use burnish::block_on;
+use burnish::device::ComputeDevice;
+use burnish::gatys::{GatysRun, Quiet, RunConfig};
+use burnish::image::RgbF32;
+use burnish::image::files::decode;
+use burnish::image::tensor::frame_tensor;
+use burnish::loss::{LossTargets, PerceptualLoss};
+use burnish::vgg::VggWeights;
 
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -29,33 +31,30 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn sync(d: &Device) {
-    let _ = read_scalars(vec![Tensor::<1>::zeros([1], d)]);
+    read(vec![Tensor::<1>::zeros([1], d)]);
 }
 
 fn load(bytes: &[u8], size: u32) -> RgbF32 {
-    RgbF32::from_rgb8(&image::load_from_memory(bytes).unwrap().into_rgb8()).resize_max_side(size)
+    decode(bytes, std::path::Path::new("asset")).unwrap().resize_max_side(size)
 }
 
-fn bench(sel: Selected, size: u32, evaluations: usize) -> serde_json::Value {
+fn bench(sel: ComputeDevice, size: u32, evaluations: usize) -> serde_json::Value {
     let d = sel.device.clone();
     let weights = VggWeights::embedded().unwrap();
-    let vgg = Vgg19::new(&weights, gatys::DEFAULT_FEATURE_SCALE, &d);
     let content = load(include_bytes!("../web/assets/bunny.jpg"), size).resize_exact(size, size);
     let style = load(include_bytes!("../web/assets/starry_night.jpg"), size);
     let cfg = RunConfig { evaluations, ..RunConfig::transfer_defaults() };
-    let targets = Targets::new(&vgg, &cfg, Some(&content), &style, &d);
+    let loss = PerceptualLoss::new(cfg.loss.clone(), cfg.loss.vgg(&weights, &d)).unwrap();
+    let x = frame_tensor(&content, &d);
+    let targets = LossTargets { content: loss.content_target(x.clone()), style_grams: loss.style_grams(frame_tensor(&style, &d), 1) };
 
     // Parts, after a warm-up (the first call includes autotuning and shader compilation).
-    let mut taps = vec![cfg.content_layer.unwrap()];
-    taps.extend(cfg.style_layers.iter().copied());
-    let x = gatys::image_tensor(&content, &d);
-    let content_target = targets.content.clone().unwrap();
-    let one_eval = |backward: bool| gatys_evaluation(&vgg, &taps, &x, &content_target, &targets.style_grams, cfg.kernels, cfg.style_weight, backward);
+    let one_eval = |backward: bool| gatys_evaluation(&loss, &targets, &x, backward);
     let t = Instant::now();
     one_eval(true);
     let first_eval_ms = t.elapsed().as_secs_f64() * 1e3;
     one_eval(false);
-    let reps = if sel.info.backend == "cpu" { 3 } else { 10 };
+    let reps = if sel.in_host_memory() { 3 } else { 10 };
     let time = |backward: bool| {
         sync(&d);
         let t = Instant::now();
@@ -69,7 +68,8 @@ fn bench(sel: Selected, size: u32, evaluations: usize) -> serde_json::Value {
 
     sync(&d);
     let t = Instant::now();
-    let out = gatys::run_with_targets(&vgg, &cfg, &targets, Some(&content), (size, size), &d, &mut gatys::Quiet).unwrap();
+    let run = GatysRun::with_targets(loss.clone(), &cfg, targets.clone(), Some(&content), (size, size), &sel).unwrap();
+    let out = block_on(run.run(&mut Quiet)).unwrap();
     sync(&d);
     let wall = t.elapsed().as_secs_f64();
     let ms_per_eval = wall * 1e3 / out.evaluations as f64;
@@ -97,7 +97,10 @@ fn bench(sel: Selected, size: u32, evaluations: usize) -> serde_json::Value {
 fn main() {
     let size: u32 = arg("--size").map(|s| s.parse().unwrap()).unwrap_or(256);
     let evaluations: usize = arg("--evaluations").map(|s| s.parse().unwrap()).unwrap_or(300);
-    for sel in common::devices() {
-        println!("{}", bench(sel, size, evaluations));
+    let settings = common::settings();
+    for sel in common::devices("all") {
+        let mut row = bench(sel, size, evaluations);
+        row["settings"] = settings.clone();
+        println!("{row}");
     }
 }

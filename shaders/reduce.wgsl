@@ -1,5 +1,5 @@
 // The workgroup sum shared by the grid-strided reduction kernels (sq_diff_sum.wgsl,
-// gram_finish.wgsl): src/kernels/wgsl.rs appends it to their source. It holds barriers, so call it
+// gram_finish.wgsl): src/loss/kernels/wgsl.rs appends it to their source. It holds barriers, so call it
 // from uniform control flow; every invocation gets the sum.
 
 var<workgroup> red: array<f32, {{ workgroup }}>;

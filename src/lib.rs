@@ -1,19 +1,36 @@
 //! burnish: neural style transfer on burn + wgpu.
 //!
-//! Data flow: image file -> [`imageio`] -> VGG19 loss network ([`model::vgg`]) -> losses
-//! ([`loss`]) -> optimiser ([`optim`]) -> image file, driven by [`stylize::gatys`].
+//! The data flow, one module a stage:
+//!
+//! ```text
+//! source (image file, embedded image, canvas)   image::files, image::frame
+//!   -> preprocess: frame -> tensor              image::tensor
+//!   -> model: VGG19 loss network                vgg
+//!            | feed-forward TransformerNet      feedforward
+//!   -> loss: Gram, content, style, TV           loss (WGSL kernels in loss::kernels)
+//!   -> optimiser: L-BFGS, Adam                  optim (driven by gatys, feedforward::train)
+//!   -> postprocess: tensor -> frame             image::tensor
+//!   -> sink (image file, sheet, canvas)         image::files, sheet
+//! ```
+//!
+//! The core is async: every GPU read is awaited, so the same code runs in a browser. The native
+//! edge blocks in one place, [`block_on`]. Where it runs is chosen in [`device`].
 
-pub mod backend;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod cli;
+pub mod device;
 pub mod error;
-pub mod imageio;
-pub mod kernels;
-pub mod layers;
+pub mod feedforward;
+pub mod gatys;
+pub mod image;
 pub mod loss;
-pub mod model;
 pub mod optim;
 pub mod sheet;
-pub mod stylize;
+pub mod vgg;
 
 pub use error::{Error, Result};
+
+/// The one blocking edge of the library: runs a future of the async core to completion on the
+/// calling thread (native only; the browser awaits instead).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    pollster::block_on(future)
+}

@@ -1,6 +1,8 @@
 //! The command line on real files: bad input gives a clear error, a non-zero exit, no panic and
 //! no partial or clobbered output; unusual but valid images work.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -12,8 +14,9 @@ fn burnish(args: &[&str]) -> Output {
         .expect("run burnish")
 }
 
+/// A bundled image's path, as an argument.
 fn asset(name: &str) -> String {
-    format!("{}/web/assets/{name}", env!("CARGO_MANIFEST_DIR"))
+    common::asset(name).display().to_string()
 }
 
 fn s(p: &Path) -> &str {
@@ -127,14 +130,14 @@ fn unusual_valid_images_work() {
     paths.push(cmyk.clone());
 
     // CMYK decodes to the same colours as the RGB original (within JPEG error).
-    let rgb = burnish::imageio::load_rgb(Path::new(&asset("bunny.jpg"))).unwrap().resize_exact(40, 24);
-    let from_cmyk = burnish::imageio::load_rgb(&cmyk).unwrap();
+    let rgb = burnish::image::files::load_rgb(Path::new(&asset("bunny.jpg"))).unwrap().resize_exact(40, 24);
+    let from_cmyk = burnish::image::files::load_rgb(&cmyk).unwrap();
     let err = rgb.data.iter().zip(&from_cmyk.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / rgb.data.len() as f32;
     assert!(err < 0.08, "CMYK JPEG decoded with mean error {err}");
     // Fully transparent pixels become white, not black.
     let clear = d.join("clear.png");
     image::RgbaImage::from_pixel(4, 4, image::Rgba([0, 0, 0, 0])).save(&clear).unwrap();
-    assert!(burnish::imageio::load_rgb(&clear).unwrap().data.iter().all(|v| *v == 1.0));
+    assert!(burnish::image::files::load_rgb(&clear).unwrap().data.iter().all(|v| *v == 1.0));
 
     for p in &paths {
         let out = d.join(format!("{}.out.png", p.file_stem().unwrap().to_string_lossy()));
@@ -228,8 +231,9 @@ fn ablation_and_calibration_sheets() {
     assert!(!out.exists());
 }
 
+/// A shared data file's path, as an argument.
 fn shared(rel: &str) -> String {
-    format!("{}/../shared/data/{rel}", env!("CARGO_MANIFEST_DIR"))
+    common::shared(rel).display().to_string()
 }
 
 #[test]

@@ -2,58 +2,26 @@
 //! on the ml5.js Scream checkpoint; a pytorch/examples state dict with an onnxruntime reference),
 //! the layout's building blocks against hand-computed values, exact training resume, bad files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use burnish::backend;
-use burnish::imageio::{self, RgbF32};
-use burnish::model::netio;
-use burnish::model::transformer::{NetSpec, TransformerNet, conv_valid, instance_norm, tf_same};
-use burnish::model::vgg::Vgg19;
-use burnish::model::weights::VggWeights;
-use burnish::stylize::gatys::image_tensor;
-use burnish::stylize::train::{Photos, TrainConfig, Trainer};
-
-fn cpu() -> Device {
-    backend::cpu_device().device
-}
-
-/// The wgpu device (lavapipe in CI). Set BURNISH_TEST_WGPU=1 to make its absence a failure.
-fn wgpu() -> Option<Device> {
-    match backend::wgpu_device() {
-        Ok(s) => Some(s.device),
-        Err(e) => {
-            if std::env::var("BURNISH_TEST_WGPU").as_deref() == Ok("1") {
-                panic!("BURNISH_TEST_WGPU=1 but no wgpu adapter: {e}");
-            }
-            eprintln!("skipping the wgpu half: {e}");
-            None
-        }
-    }
-}
-
-fn shared(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(rel)
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
-}
+use burnish::block_on;
+use burnish::feedforward::files as netio;
+use burnish::feedforward::net::{conv_valid, instance_norm, reflect_pad, tf_same};
+use burnish::feedforward::train::{Photos, TrainConfig, Trainer};
+use burnish::feedforward::{NetSpec, Stylizer, TransformerNet};
+use burnish::image::RgbF32;
+use burnish::image::files::load_rgb;
+use burnish::image::tensor::frame_tensor;
+use burnish::loss::LossConfig;
+use burnish::optim::adam::AdamConfig;
+use burnish::vgg::{Tap, Vgg19, VggWeights};
+use common::{cpu, diff, fixture, shared, vals, wgpu};
 
 fn read_f32(path: &Path) -> Vec<f32> {
     std::fs::read(path).unwrap().chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
-}
-
-fn vals<const D: usize>(x: Tensor<D>) -> Vec<f32> {
-    x.into_data().try_into_vec_as::<f32>().unwrap()
-}
-
-/// (max, mean) absolute difference.
-fn diff(a: &[f32], b: &[f32]) -> (f32, f32) {
-    assert_eq!(a.len(), b.len());
-    let max = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
-    let mean = a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
-    (max, mean)
 }
 
 #[test]
@@ -88,11 +56,11 @@ fn check_ml5_against_onnxruntime(d: &Device, label: &str) {
     assert_eq!(f.format, "ml5.js checkpoint");
     // The manifest's 48 variables hold 1,677,638 values in all.
     assert_eq!(f.spec.parameter_count(), 1_677_638);
-    let net = TransformerNet::from_values(f.spec, f.values, d);
+    let stylizer = Stylizer::new(f, d);
     // Input: a 96x64 city photo (PNG, so both sides read the same bytes); reference output from
     // tests/fixtures/ml5_onnx.py (an ONNX graph of the checkpoint run by onnxruntime).
-    let img = imageio::load_rgb(&fixture("city_96x64.png")).unwrap();
-    let y = vals(net.stylize(image_tensor(&img, d)));
+    let img = load_rgb(&fixture("city_96x64.png")).unwrap();
+    let y = vals(stylizer.tensor(frame_tensor(&img, d)));
     let want = read_f32(&fixture("ml5_scream_city_96x64.f32"));
     let (max, mean) = diff(&y, &want);
     eprintln!("{label}: ml5 Scream vs onnxruntime: max |diff| {max:.2e}, mean {mean:.2e}");
@@ -142,7 +110,7 @@ fn any_input_size_keeps_its_size() {
     let net = TransformerNet::init(NetSpec::johnson(4), 1, &d);
     for (w, h) in [(1, 1), (5, 7), (13, 9), (16, 16)] {
         let img = RgbF32::new(w, h, (0..w * h * 3).map(|i| (i % 7) as f32 / 7.0).collect());
-        let y = net.stylize(image_tensor(&img, &d));
+        let y = net.stylize(frame_tensor(&img, &d));
         assert_eq!(y.dims(), [1, 3, h as usize, w as usize]);
         assert!(vals(y).iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
     }
@@ -196,8 +164,11 @@ fn tiny_config() -> TrainConfig {
         batch: 2,
         crop: 32,
         width: 4,
-        style_layers: (0..3).map(|conv| burnish::layers::Tap { conv, relu: false }).collect(),
-        content_layer: burnish::layers::Tap { conv: 2, relu: false },
+        loss: LossConfig {
+            style_layers: (0..3).map(|conv| Tap { conv, relu: false }).collect(),
+            content_layer: Some(Tap { conv: 2, relu: false }),
+            ..LossConfig::gatys()
+        },
         iterations: 4,
         seed: 7,
         ..TrainConfig::defaults("tiny")
@@ -218,26 +189,26 @@ fn training_resumes_exactly_and_skips_unreadable_photos() {
     assert_eq!(photos.files.len(), 4);
     let d = cpu();
     let vgg = Vgg19::new(&VggWeights::embedded().unwrap(), 58.0, &d);
-    let style = imageio::load_rgb(&Path::new(env!("CARGO_MANIFEST_DIR")).join("web/assets/starry_night.jpg")).unwrap().resize_max_side(64);
+    let style = load_rgb(&common::asset("starry_night.jpg")).unwrap().resize_max_side(64);
 
     let mut straight = Trainer::new(tiny_config(), &style, vgg.clone(), &d).unwrap();
     for _ in 0..4 {
-        straight.step(&photos).unwrap();
+        block_on(straight.step(&photos)).unwrap();
     }
     assert!(straight.skipped.iter().any(|(p, _)| p.ends_with("broken.jpg")), "the broken photo is skipped and reported");
 
     let mut first = Trainer::new(tiny_config(), &style, vgg.clone(), &d).unwrap();
-    first.step(&photos).unwrap();
-    first.step(&photos).unwrap();
-    let ckpt = first.checkpoint_bytes().unwrap();
+    block_on(first.step(&photos)).unwrap();
+    block_on(first.step(&photos)).unwrap();
+    let ckpt = block_on(first.checkpoint_bytes()).unwrap();
     drop(first);
     let mut resumed = Trainer::resume(&ckpt, Path::new("ckpt"), tiny_config(), &style, vgg.clone(), &d).unwrap();
     assert_eq!(resumed.iteration, 2);
-    resumed.step(&photos).unwrap();
-    resumed.step(&photos).unwrap();
+    block_on(resumed.step(&photos)).unwrap();
+    block_on(resumed.step(&photos)).unwrap();
 
-    let a = straight.net.values().unwrap();
-    let b = resumed.net.values().unwrap();
+    let a = block_on(straight.net.values()).unwrap();
+    let b = block_on(resumed.net.values()).unwrap();
     let (max, _) = diff(&a.concat(), &b.concat());
     assert!(max <= 1e-6, "resumed training differs from straight training by {max}");
     assert_eq!(straight.history.len(), resumed.history.len());
@@ -245,10 +216,10 @@ fn training_resumes_exactly_and_skips_unreadable_photos() {
         assert!((x.total - y.total).abs() <= 1e-5 * x.total.abs(), "{x:?} vs {y:?}");
     }
     // The parameters moved, and the loss history is what a caller sees.
-    let init = Trainer::new(tiny_config(), &style, vgg.clone(), &d).unwrap().net.values().unwrap();
+    let init = block_on(Trainer::new(tiny_config(), &style, vgg.clone(), &d).unwrap().net.values()).unwrap();
     assert!(diff(&init.concat(), &a.concat()).0 > 1e-4);
     // Resuming with different options is refused.
-    let other = TrainConfig { lr: 5e-3, ..tiny_config() };
+    let other = TrainConfig { adam: AdamConfig::with_lr(5e-3), ..tiny_config() };
     assert!(Trainer::resume(&ckpt, Path::new("ckpt"), other, &style, vgg, &d).is_err());
 }
 
@@ -278,8 +249,26 @@ fn reformulated_convolutions_equal_plain_ones() {
     }
     let x = Tensor::<4>::from_data(TensorData::new(rnd(2 * 3 * 7 * 6, 4), [2, 3, 7, 6]), &d);
     for p in [1, 4] {
-        let a = burnish::model::transformer::reflect_pad(x.clone(), p);
+        let a = reflect_pad(x.clone(), p);
         let b = x.clone().pad([(0, 0), (0, 0), (p, p), (p, p)], burn::tensor::ops::PadMode::Reflect);
         assert_eq!(vals(a), vals(b));
     }
+}
+
+#[test]
+fn the_stylizer_batches_frames_as_it_stylizes_them_one_by_one() {
+    let d = cpu();
+    let stylizer = Stylizer::from_net(TransformerNet::init(NetSpec::johnson(4), 3, &d), &d, "test".into());
+    let frames: Vec<RgbF32> = (0..3).map(|k| RgbF32::new(13, 9, (0..13 * 9 * 3).map(|i| ((i * (k + 2)) % 11) as f32 / 11.0).collect())).collect();
+    let batched = stylizer.frames(&frames).unwrap();
+    assert_eq!(batched.len(), 3);
+    for (f, b) in frames.iter().zip(&batched) {
+        let single = stylizer.frame(f).unwrap();
+        assert_eq!((b.width, b.height), (13, 9));
+        let (max, _) = diff(&single.data, &b.data);
+        assert!(max < 1e-5, "batched vs single: {max}");
+    }
+    // Frames of different sizes cannot share a batch; a clear error, no panic.
+    let mixed = [frames[0].clone(), RgbF32::new(4, 4, vec![0.5; 48])];
+    assert!(stylizer.frames(&mixed).unwrap_err().to_string().contains("one size"));
 }

@@ -1,45 +1,27 @@
 //! Numeric tests against independent references: hand-computed losses, a pure-Python VGG
 //! conv1_1 fixture, known minima for the optimiser, and small end-to-end runs on both devices.
 
+mod common;
+
 use burn::tensor::{Device, Tensor, TensorData};
-use burnish::backend;
-use burnish::layers::Tap;
-use burnish::kernels;
-use burnish::kernels::check::{max_rel_err, pseudo_random};
+use burnish::block_on;
+use burnish::device::ComputeDevice;
+use burnish::gatys::{Init, Losses, Observer, RunConfig, Snapshot};
+use burnish::image::RgbF32;
+use burnish::loss::kernels;
+use burnish::loss::kernels::check::{max_rel_err, pseudo_random};
 use burnish::loss::{content_loss, gram_reference as gram, mse, style_layer_loss, total_variation};
-use burnish::model::vgg::Vgg19;
-use burnish::model::weights::VggWeights;
 use burnish::optim::lbfgs::{History, HistoryForm, Lbfgs, LbfgsConfig, LineSearch, minimize};
 use burnish::optim::{Evaluation, Flow, Objective};
-use burnish::stylize::gatys::{self, Init, Losses, Observer, RunConfig};
+use burnish::vgg::weights::InputConvention;
+use burnish::vgg::{Tap, Vgg19, VggWeights};
+use common::{cpu, cpu_device, gatys_run, vals, wgpu, wgpu_device};
 
-fn cpu() -> Device {
-    backend::cpu_device().device
-}
-
-/// The wgpu device (lavapipe in CI). Set BURNISH_TEST_WGPU=1 to make its absence a failure.
-fn wgpu() -> Option<Device> {
-    match backend::wgpu_device() {
-        Ok(s) => {
-            eprintln!("wgpu adapter: {}", s.info);
-            Some(s.device)
-        }
-        Err(e) => {
-            if std::env::var("BURNISH_TEST_WGPU").as_deref() == Ok("1") {
-                panic!("BURNISH_TEST_WGPU=1 but no wgpu adapter: {e}");
-            }
-            eprintln!("skipping the wgpu half: {e}");
-            None
-        }
-    }
-}
+/// The calibrated feature scale of the embedded (Caffe-convention) weights.
+const K: f64 = 58.0;
 
 fn t<const D: usize>(v: Vec<f32>, shape: [usize; D], d: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(v, shape), d)
-}
-
-fn vals<const D: usize>(x: Tensor<D>) -> Vec<f32> {
-    x.into_data().try_into_vec_as::<f32>().unwrap()
 }
 
 fn close(a: f32, b: f32, rel: f32) -> bool {
@@ -133,7 +115,7 @@ fn vgg_conv1_1_matches_independent_python_reference() {
 fn feature_scale_divides_every_activation() {
     let d = cpu();
     let weights = VggWeights::embedded().unwrap();
-    let x = gatys::image_tensor(&gatys::noise_image(16, 12, 3), &d);
+    let x = burnish::image::tensor::frame_tensor(&RgbF32::noise(16, 12, 3), &d);
     let taps = [Tap::parse("conv2_1").unwrap(), Tap::parse("relu3_1").unwrap()];
     let a = Vgg19::new(&weights, 1.0, &d).forward(x.clone(), &taps);
     let b = Vgg19::new(&weights, 10.0, &d).forward(x, &taps);
@@ -162,7 +144,7 @@ fn wrong_weights_name_the_layer() {
     let weights = VggWeights::embedded().unwrap();
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (i, c) in weights.convs.iter().enumerate() {
-        let name = burnish::layers::VGG19_CONVS[i];
+        let name = burnish::vgg::taps::VGG19_CONVS[i];
         let mut shape = vec![c.out_channels, c.in_channels, 3, 3];
         let mut w: Vec<f32> = c.weight.clone();
         if name == "conv2_1" {
@@ -211,7 +193,7 @@ fn lbfgs_strong_wolfe_solves_rosenbrock() {
     let mut x = t(vec![-1.5, 2.0], [2], &d);
     let mut obj = Rosenbrock { evals: 0, observed: 0 };
     let mut opt = Lbfgs::new(LbfgsConfig { line_search: LineSearch::StrongWolfe, ..Default::default() });
-    minimize(&mut opt, &mut x, &mut obj, 500).unwrap();
+    block_on(minimize(&mut opt, &mut x, &mut obj, 500)).unwrap();
     let v = vals(x);
     assert!((v[0] - 1.0).abs() < 1e-3 && (v[1] - 1.0).abs() < 1e-3, "ended at {v:?} after {} evals", obj.evals);
     assert_eq!(obj.evals, obj.observed);
@@ -225,7 +207,7 @@ fn lbfgs_rosenbrock_10d() {
     let mut x = t(x0, [10], &d);
     let mut obj = Rosenbrock { evals: 0, observed: 0 };
     let mut opt = Lbfgs::new(LbfgsConfig { line_search: LineSearch::StrongWolfe, ..Default::default() });
-    minimize(&mut opt, &mut x, &mut obj, 2000).unwrap();
+    block_on(minimize(&mut opt, &mut x, &mut obj, 2000)).unwrap();
     for v in vals(x) {
         assert!((v - 1.0).abs() < 2e-3, "component {v}");
     }
@@ -264,7 +246,7 @@ fn lbfgs_ill_conditioned_quadratic_without_line_search() {
     let mut obj = quadratic(n, &d);
     let mut x = Tensor::<1>::zeros([n], &d);
     let mut opt = Lbfgs::new(LbfgsConfig::default());
-    minimize(&mut opt, &mut x, &mut obj, 400).unwrap();
+    block_on(minimize(&mut opt, &mut x, &mut obj, 400)).unwrap();
     let err: f32 = vals(x - obj.center.clone()).iter().map(|v| v.abs()).fold(0.0, f32::max);
     assert!(err < 1e-3, "max error {err} after {} evaluations", obj.evals);
 }
@@ -279,7 +261,7 @@ fn lbfgs_first_step_is_torch_scaled_steepest_descent() {
     let t0 = (1.0f32).min(1.0 / g0.iter().map(|v| v.abs()).sum::<f32>());
     let mut opt = Lbfgs::new(LbfgsConfig { max_iter: 1, ..Default::default() });
     let mut x = x0;
-    let r = opt.step(&mut x, &mut obj, 100).unwrap();
+    let r = block_on(opt.step(&mut x, &mut obj, 100)).unwrap();
     assert_eq!(r.evals, 1, "max_iter 1 without line search evaluates once");
     for (xi, gi) in vals(x).iter().zip(&g0) {
         assert!((xi - (-t0 * gi)).abs() < 1e-6, "{xi} vs {}", -t0 * gi);
@@ -294,22 +276,22 @@ fn evaluations_are_counted_as_the_tutorial_counts_them() {
     let mut x = Tensor::<1>::zeros([2000], &d);
     let mut opt = Lbfgs::new(LbfgsConfig::default());
     // One step (optimizer.step(closure)) without line search: 1 + (max_iter - 1) = 20 closure calls.
-    let r = opt.step(&mut x, &mut obj, usize::MAX).unwrap();
+    let r = block_on(opt.step(&mut x, &mut obj, usize::MAX)).unwrap();
     assert_eq!((r.evals, obj.evals), (20, 20));
     // A budget of 300 is 15 such steps, exactly 300 evaluations; 301 stops exactly at 301.
     let mut opt = Lbfgs::new(LbfgsConfig::default());
     obj.evals = 0;
-    minimize(&mut opt, &mut x, &mut obj, 300).unwrap();
+    block_on(minimize(&mut opt, &mut x, &mut obj, 300)).unwrap();
     assert_eq!(obj.evals, 300);
     assert_eq!(opt.func_evals, 300);
     obj.evals = 0;
     let mut opt = Lbfgs::new(LbfgsConfig::default());
-    minimize(&mut opt, &mut x, &mut obj, 301).unwrap();
+    block_on(minimize(&mut opt, &mut x, &mut obj, 301)).unwrap();
     assert_eq!(obj.evals, 301);
     // With the strong-Wolfe line search every line-search trial is an evaluation too.
     obj.evals = 0;
     let mut opt = Lbfgs::new(LbfgsConfig { line_search: LineSearch::StrongWolfe, ..Default::default() });
-    minimize(&mut opt, &mut x, &mut obj, 50).unwrap();
+    block_on(minimize(&mut opt, &mut x, &mut obj, 50)).unwrap();
     assert_eq!(obj.evals, 50);
 }
 
@@ -317,25 +299,25 @@ fn evaluations_are_counted_as_the_tutorial_counts_them() {
 
 struct Record(Vec<Losses>);
 impl Observer for Record {
-    fn on_evaluation(&mut self, l: &Losses, _: usize, _: &dyn Fn() -> burnish::Result<burnish::imageio::RgbF32>) -> Flow {
+    fn on_evaluation(&mut self, l: &Losses, _: usize, _: &Snapshot) -> Flow {
         self.0.push(*l);
         Flow::Continue
     }
 }
 
-fn style_image() -> burnish::imageio::RgbF32 {
+fn style_image() -> RgbF32 {
     let img = image::load_from_memory(include_bytes!("../web/assets/starry_night.jpg")).unwrap().into_rgb8();
-    burnish::imageio::RgbF32::from_rgb8(&img).resize_max_side(64)
+    RgbF32::from_rgb8(&img).resize_max_side(64)
 }
 
-fn content_image() -> burnish::imageio::RgbF32 {
+fn content_image() -> RgbF32 {
     let img = image::load_from_memory(include_bytes!("../web/assets/bunny.jpg")).unwrap().into_rgb8();
-    burnish::imageio::RgbF32::from_rgb8(&img).resize_max_side(64)
+    RgbF32::from_rgb8(&img).resize_max_side(64)
 }
 
-fn end_to_end(device: &Device, label: &str) {
+fn end_to_end(device: &ComputeDevice, label: &str) {
     let weights = VggWeights::embedded().unwrap();
-    let vgg = Vgg19::new(&weights, gatys::DEFAULT_FEATURE_SCALE, device);
+    let vgg = Vgg19::new(&weights, K, &device.device);
     let style = style_image();
     let content = content_image();
     let size = (content.width, content.height);
@@ -343,7 +325,7 @@ fn end_to_end(device: &Device, label: &str) {
     // Transfer: the style loss falls by a large factor.
     let cfg = RunConfig { evaluations: 40, ..RunConfig::transfer_defaults() };
     let mut rec = Record(Vec::new());
-    let out = gatys::run(&vgg, &cfg, Some(&content), &style, size, device, &mut rec).unwrap();
+    let out = gatys_run(&vgg, &cfg, Some(&content), &style, size, device, &mut rec);
     assert_eq!(out.evaluations, 40);
     let (first, last) = (rec.0[0].style, out.final_losses.style);
     eprintln!("{label}: transfer style loss {first:.4e} -> {last:.4e}, content 0 -> {:.4e}", out.final_losses.content);
@@ -351,7 +333,7 @@ fn end_to_end(device: &Device, label: &str) {
 
     // Texture: two seeds differ; one seed reproduces.
     let tex = RunConfig { evaluations: 15, ..RunConfig::texture_defaults() };
-    let run = |seed| gatys::run(&vgg, &RunConfig { seed, ..tex.clone() }, None, &style, (32, 32), device, &mut gatys::Quiet).unwrap();
+    let run = |seed| gatys_run(&vgg, &RunConfig { seed, ..tex.clone() }, None, &style, (32, 32), device, &mut burnish::gatys::Quiet);
     let (a, a2, b) = (run(1), run(1), run(2));
     assert!(a.final_losses.style < a.history[0].style / 5.0, "{label}: texture style loss did not fall");
     let diff: f32 = a.image.data.iter().zip(&b.image.data).map(|(p, q)| (p - q).abs()).sum::<f32>() / a.image.data.len() as f32;
@@ -362,29 +344,29 @@ fn end_to_end(device: &Device, label: &str) {
 
 #[test]
 fn end_to_end_cpu() {
-    end_to_end(&cpu(), "cpu");
+    end_to_end(&cpu_device(), "cpu");
 }
 
 #[test]
 fn end_to_end_wgpu() {
-    if let Some(d) = wgpu() {
+    if let Some(d) = wgpu_device() {
         end_to_end(&d, "wgpu");
     }
 }
 
 #[test]
 fn devices_agree_on_losses() {
-    let Some(gpu) = wgpu() else { return };
+    let Some(gpu) = wgpu_device() else { return };
     let weights = VggWeights::embedded().unwrap();
     let content = content_image().resize_max_side(32);
     let style = style_image().resize_max_side(32);
     let cfg = RunConfig { evaluations: 5, init: Init::Content, ..RunConfig::transfer_defaults() };
     let size = (content.width, content.height);
     let mut losses = Vec::new();
-    for d in [cpu(), gpu] {
-        let vgg = Vgg19::new(&weights, gatys::DEFAULT_FEATURE_SCALE, &d);
+    for d in [cpu_device(), gpu] {
+        let vgg = Vgg19::new(&weights, K, &d.device);
         let mut rec = Record(Vec::new());
-        gatys::run(&vgg, &cfg, Some(&content), &style, size, &d, &mut rec).unwrap();
+        gatys_run(&vgg, &cfg, Some(&content), &style, size, &d, &mut rec);
         losses.push(rec.0);
     }
     for (a, b) in losses[0].iter().zip(&losses[1]).take(2) {
@@ -399,7 +381,7 @@ fn devices_agree_on_losses() {
 /// (f32 sums over up to 4096 terms in another order).
 fn kernels_match_reference(device: &Device, label: &str) {
     assert_eq!(kernels::check::TOLERANCE, 1e-4);
-    let report = pollster::block_on(kernels::check::compare(device, &kernels::check::AWKWARD_SHAPES)).unwrap();
+    let report = block_on(kernels::check::compare(device, &kernels::check::AWKWARD_SHAPES)).unwrap();
     for row in report["shapes"].as_array().unwrap() {
         // Gram, forward-only style loss, loss with gradient, and the gradient, each within 1e-4.
         assert_eq!(row["ok"], true, "{label}: {row}");
@@ -426,16 +408,17 @@ fn kernel_fallback_matches_reference_on_cpu() {
 
 #[test]
 fn gatys_with_kernels_matches_without() {
-    let Some(d) = wgpu() else { return };
+    let Some(d) = wgpu_device() else { return };
     let weights = VggWeights::embedded().unwrap();
-    let vgg = Vgg19::new(&weights, gatys::DEFAULT_FEATURE_SCALE, &d);
+    let vgg = Vgg19::new(&weights, K, &d.device);
     let content = content_image().resize_max_side(32);
     let style = style_image().resize_max_side(32);
     let size = (content.width, content.height);
     let mut finals = Vec::new();
     for kernels in [true, false] {
-        let cfg = RunConfig { evaluations: 50, kernels, ..RunConfig::transfer_defaults() };
-        let out = gatys::run(&vgg, &cfg, Some(&content), &style, size, &d, &mut gatys::Quiet).unwrap();
+        let mut cfg = RunConfig { evaluations: 50, ..RunConfig::transfer_defaults() };
+        cfg.loss.kernels = kernels;
+        let out = gatys_run(&vgg, &cfg, Some(&content), &style, size, &d, &mut burnish::gatys::Quiet);
         finals.push(out.final_losses);
     }
     let (k, r) = (finals[0], finals[1]);
@@ -448,7 +431,6 @@ fn gatys_with_kernels_matches_without() {
 
 #[test]
 fn torchvision_pth_and_safetensors_load_with_torchvision_convention() {
-    use burnish::model::weights::InputConvention;
     let dir = tempfile::tempdir().unwrap();
     let ours = VggWeights::embedded().unwrap();
     // .pth in PyTorch's zip format, written by an independent Python script (no torch needed).
@@ -469,7 +451,7 @@ fn torchvision_pth_and_safetensors_load_with_torchvision_convention() {
     // The same as safetensors with torchvision's keys.
     let mut bufs: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (i, c) in ours.convs.iter().enumerate() {
-        let n = burnish::model::weights::TORCHVISION_FEATURE_INDEX[i];
+        let n = burnish::vgg::weights::TORCHVISION_FEATURE_INDEX[i];
         bufs.push((format!("features.{n}.weight"), vec![c.out_channels, c.in_channels, 3, 3], c.weight.iter().flat_map(|v| v.to_le_bytes()).collect()));
         bufs.push((format!("features.{n}.bias"), vec![c.out_channels], c.bias.iter().flat_map(|v| v.to_le_bytes()).collect()));
     }
@@ -562,7 +544,7 @@ fn history_matches_host_two_loop(device: &Device, form: HistoryForm, label: &str
             let (sl, yl) = host.back().unwrap();
             let gamma = sl.iter().zip(yl).map(|(a, b)| a * b).sum::<f64>() / yl.iter().map(|v| v * v).sum::<f64>();
             let yt = t(y, [n], device);
-            let d = vals(h.direction(&t(g.clone(), [n], device), Some(&yt), gamma).unwrap());
+            let d = vals(block_on(h.direction(&t(g.clone(), [n], device), Some(&yt), gamma)).unwrap());
             let g64: Vec<f64> = g.iter().map(|&v| v as f64).collect();
             let want: Vec<f32> = two_loop(host.make_contiguous(), &g64, gamma).into_iter().map(|v| v as f32).collect();
             let err = max_rel_err(&d, &want);
@@ -576,14 +558,10 @@ fn history_matches_host_two_loop(device: &Device, form: HistoryForm, label: &str
 fn lbfgs_history_matches_two_loop_recursion() {
     history_matches_host_two_loop(&cpu(), HistoryForm::Compact, "cpu, compact");
     history_matches_host_two_loop(&cpu(), HistoryForm::TwoLoop, "cpu, two-loop");
-    // The automatic choice: two-loop on the CPU backend, compact on wgpu.
-    let mut h = History::new(3);
-    h.push(t(vec![1.0, 0.0], [2], &cpu()), t(vec![2.0, 0.0], [2], &cpu()), 2.0);
-    assert_eq!(h.form(), HistoryForm::TwoLoop);
-    if let Some(d) = wgpu() {
-        history_matches_host_two_loop(&d, HistoryForm::Compact, "wgpu, compact");
-        let mut h = History::new(3);
-        h.push(t(vec![1.0, 0.0], [2], &d), t(vec![2.0, 0.0], [2], &d), 2.0);
-        assert_eq!(h.form(), HistoryForm::Compact);
+    // The choice by device: two-loop on the CPU backend, compact on wgpu.
+    assert_eq!(HistoryForm::for_device(&cpu_device()), HistoryForm::TwoLoop);
+    if let Some(d) = wgpu_device() {
+        history_matches_host_two_loop(&d.device, HistoryForm::Compact, "wgpu, compact");
+        assert_eq!(HistoryForm::for_device(&d), HistoryForm::Compact);
     }
 }

@@ -18,7 +18,7 @@ step() { echo "== $1 $(date +%T)"; }
 for s in "$@"; do
   case "$s" in
     kernels) step kernels; timeout 200 $B/kernels --device wgpu --reps 50 2>&1 | tee -a "$OUT/kernels.jsonl" ;;
-    kvar) # the Gram kernel's k-split policy (src/kernels/wgsl.rs), a few settings around the default
+    kvar) # the Gram kernel's k-split policy (src/loss/kernels/wgsl.rs), a few settings around the default
       for v in "BURNISH_GRAM_MIN_CHUNKS=32" "BURNISH_GRAM_MIN_CHUNKS=100000" "BURNISH_GRAM_GROUPS=1024" "BURNISH_GRAM_GROUPS=64"; do
         step "kvar $v"; env $v timeout 60 $B/kernels --device wgpu --reps 50 --skip-eval 2>&1 | tee -a "$OUT/kernels-policy.jsonl"
       done ;;

@@ -1,14 +1,14 @@
 //! What the benchmarks share (each includes it with `mod common;`): argument parsing, device
-//! selection, timing and one Gatys evaluation.
+//! selection, the tuning switches read from the environment, timing and one Gatys evaluation.
 #![allow(dead_code)] // not every benchmark uses every helper
 
 use std::time::Instant;
 
 use burn::tensor::Tensor;
-use burnish::backend::{self, Selected};
-use burnish::layers::Tap;
-use burnish::loss::{content_loss, style_layer_loss};
-use burnish::model::vgg::Vgg19;
+use burnish::block_on;
+use burnish::device::{self, ComputeDevice, CpuBackend};
+use burnish::loss::kernels::{SplitPolicy, set_split_policy};
+use burnish::loss::{LossTargets, PerceptualLoss};
 use burnish::optim::read_scalars;
 
 /// The value after `name` on the command line.
@@ -22,15 +22,49 @@ pub fn flag(name: &str) -> bool {
     std::env::args().any(|a| a == name)
 }
 
-/// The devices `--device` names: `cpu`, `wgpu` or `all` (the default), each that exists.
-pub fn devices() -> Vec<Selected> {
-    let which = arg("--device").unwrap_or_else(|| "all".into());
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|&v| v > 0)
+}
+
+/// The tuning switches of the environment, applied and returned for the record:
+/// `BURNISH_GRAM_GROUPS`, `BURNISH_GRAM_MIN_CHUNKS`, `BURNISH_GRAM_CHUNK` (the Gram kernel's
+/// k-split policy), `BURNISH_CPU_BACKEND=flex|ndarray` and `BURNISH_FLEX_CONV=plain` (flex's
+/// convolutions without burnish's reformulation).
+pub fn settings() -> serde_json::Value {
+    let d = SplitPolicy::default();
+    let policy = SplitPolicy {
+        groups: env_usize("BURNISH_GRAM_GROUPS").unwrap_or(d.groups),
+        min_chunks: env_usize("BURNISH_GRAM_MIN_CHUNKS").unwrap_or(d.min_chunks),
+        chunk: env_usize("BURNISH_GRAM_CHUNK").map(|c| c as u32).unwrap_or(d.chunk),
+    };
+    set_split_policy(policy);
+    let plain = std::env::var("BURNISH_FLEX_CONV").as_deref() == Ok("plain");
+    burnish::feedforward::net::set_flex_reformulation(!plain);
+    serde_json::json!({
+        "gram_split_policy": burnish::loss::kernels::split_policy(),
+        "cpu_backend": if ndarray() { "ndarray" } else { "flex" },
+        "flex_conv_reformulated": !plain,
+    })
+}
+
+fn ndarray() -> bool {
+    std::env::var("BURNISH_CPU_BACKEND").as_deref() == Ok("ndarray")
+}
+
+fn cpu() -> ComputeDevice {
+    device::cpu_backend(if ndarray() { CpuBackend::NdArray } else { CpuBackend::Flex })
+}
+
+/// The devices `--device` names: `cpu`, `wgpu` or `all`, each that exists; `default` when the
+/// option is absent.
+pub fn devices(default: &str) -> Vec<ComputeDevice> {
+    let which = arg("--device").unwrap_or_else(|| default.into());
     let mut sels = Vec::new();
     if which == "cpu" || which == "all" {
-        sels.push(backend::cpu_device());
+        sels.push(cpu());
     }
     if which == "wgpu" || which == "all" {
-        match backend::wgpu_device() {
+        match device::wgpu() {
             Ok(s) => sels.push(s),
             Err(e) => eprintln!("no wgpu device: {e}"),
         }
@@ -56,17 +90,16 @@ pub fn time_ms(warmups: usize, reps: usize, mut f: impl FnMut()) -> (f64, f64) {
     (times[times.len() / 2], times[0])
 }
 
-/// One Gatys evaluation of image `x`: VGG to `taps` (the content layer first, then the style
-/// layers), content loss + `style_weight` × style losses against the targets, and with
-/// `backward` the gradient to the image; ends in one read back.
-#[allow(clippy::too_many_arguments)]
-pub fn gatys_evaluation(vgg: &Vgg19, taps: &[Tap], x: &Tensor<4>, content: &Tensor<4>, grams: &[Tensor<3>], kernels: bool, style_weight: f64, backward: bool) {
+/// Waits for the device's queued work (one tiny read).
+pub fn read(values: Vec<Tensor<1>>) {
+    block_on(read_scalars(values)).expect("read back");
+}
+
+/// One Gatys evaluation of image `x` ([1, 3, h, w]): the perceptual loss against `targets` and,
+/// with `backward`, its gradient to the image; ends in one read back.
+pub fn gatys_evaluation(loss: &PerceptualLoss, targets: &LossTargets, x: &Tensor<4>, backward: bool) {
     let img = if backward { x.clone().autodiff().require_grad() } else { x.clone() };
-    let f = vgg.forward(img.clone(), taps);
-    let mut loss = content_loss(f[0].clone(), content.clone(), kernels);
-    for (fi, g) in f[1..].iter().zip(grams) {
-        loss = loss + style_layer_loss(fi.clone(), g.clone(), kernels).mul_scalar(style_weight);
-    }
-    let read = if backward { img.grad(&loss.backward()).expect("image gradient").sum() } else { loss };
-    read_scalars(vec![read]).expect("read back");
+    let total = loss.evaluate(img.clone(), targets).total;
+    let value = if backward { img.grad(&total.backward()).expect("image gradient").sum() } else { total };
+    read(vec![value]);
 }

@@ -2,9 +2,9 @@
 //! lr 1, max_iter 20 per step, max_eval = max_iter * 5 / 4, history 100, tolerance_grad 1e-7,
 //! tolerance_change 1e-9, optional strong-Wolfe line search. Each call of [`Lbfgs::step`] is one
 //! `optimizer.step(closure)`. Vectors stay on the device; the scalars the algorithm branches on
-//! are read in one transfer per evaluation (plus one or two per new direction). On GPU backends the
-//! direction comes from the compact representation of the history ([`History`]): a few matrix
-//! products instead of ~1,000 small launches per step.
+//! are read (awaited) in one transfer per evaluation (plus one or two per new direction). On GPU
+//! backends the direction comes from the compact representation of the history ([`History`]): a
+//! few matrix products instead of ~1,000 small launches per step.
 
 use std::collections::VecDeque;
 
@@ -29,6 +29,9 @@ pub struct LbfgsConfig {
     pub tolerance_change: f64,
     pub history_size: usize,
     pub line_search: LineSearch,
+    /// How the history computes directions: [`HistoryForm::Compact`] on GPU backends,
+    /// [`HistoryForm::TwoLoop`] (torch's) where tensors live in host memory.
+    pub history_form: HistoryForm,
 }
 
 impl Default for LbfgsConfig {
@@ -41,6 +44,7 @@ impl Default for LbfgsConfig {
             tolerance_change: 1e-9,
             history_size: 100,
             line_search: LineSearch::None,
+            history_form: HistoryForm::TwoLoop,
         }
     }
 }
@@ -91,7 +95,7 @@ struct Read {
 impl Lbfgs {
     pub fn new(config: LbfgsConfig) -> Self {
         Self {
-            history: History::new(config.history_size),
+            history: History::with_form(config.history_size, config.history_form, BLOCK_BYTES),
             config,
             d: None,
             t: 0.0,
@@ -103,12 +107,7 @@ impl Lbfgs {
         }
     }
 
-    /// Number of (s, y) pairs currently stored.
-    pub fn history_len(&self) -> usize {
-        self.history.len()
-    }
-
-    fn eval<O: Objective>(
+    async fn eval<O: Objective>(
         &mut self,
         obj: &mut O,
         x: Tensor<1>,
@@ -121,7 +120,7 @@ impl Lbfgs {
         }
         let nparts = ev.parts.len();
         scalars.extend(ev.parts.iter().cloned());
-        let v = read_scalars(scalars)?;
+        let v = read_scalars(scalars).await?;
         let k = if dir.is_some() { 4 } else { 3 };
         let read = Read { loss: v[0], grad_max: v[1], grad_abs_sum: v[2], gtd: if dir.is_some() { v[3] } else { f64::NAN } };
         if !read.loss.is_finite() {
@@ -133,11 +132,11 @@ impl Lbfgs {
     }
 
     /// One `optimizer.step(closure)`, using at most `budget` evaluations (at least 1).
-    pub fn step<O: Objective>(&mut self, x: &mut Tensor<1>, obj: &mut O, budget: usize) -> Result<StepResult> {
+    pub async fn step<O: Objective>(&mut self, x: &mut Tensor<1>, obj: &mut O, budget: usize) -> Result<StepResult> {
         let cfg = self.config.clone();
         let max_eval = cfg.max_eval.min(budget.max(1));
 
-        let (ev, r, flow) = self.eval(obj, x.clone(), None)?;
+        let (ev, r, flow) = self.eval(obj, x.clone(), None).await?;
         *x = ev.x;
         let mut flat_grad = ev.grad;
         let orig_loss = r.loss;
@@ -168,21 +167,21 @@ impl Lbfgs {
                 let prev_d = self.d.as_ref().expect("set after first iteration");
                 let y = flat_grad.clone() - prev_g.clone();
                 let s = prev_d.clone().mul_scalar(self.t);
-                let v = read_scalars(vec![dot(&y, &s), dot(&y, &y)])?;
+                let v = read_scalars(vec![dot(&y, &s), dot(&y, &y)]).await?;
                 let (ys, yy) = (v[0], v[1]);
                 let pushed = ys > 1e-10;
                 if pushed {
                     self.history.push(s, y.clone(), ys);
                     self.h_diag = ys / yy;
                 }
-                self.history.direction(&flat_grad, pushed.then_some(&y), self.h_diag)?
+                self.history.direction(&flat_grad, pushed.then_some(&y), self.h_diag).await?
             };
             self.prev_flat_grad = Some(flat_grad.clone());
             self.prev_loss = loss;
 
             self.t = if self.n_iter == 1 { (1.0f64).min(1.0 / grad_abs_sum) * cfg.lr } else { cfg.lr };
 
-            let v = read_scalars(vec![dot(&flat_grad, &d), d.clone().abs().max()])?;
+            let v = read_scalars(vec![dot(&flat_grad, &d), d.clone().abs().max()]).await?;
             let (gtd, d_max) = (v[0], v[1]);
             self.d = Some(d.clone());
             if gtd > -cfg.tolerance_change {
@@ -196,7 +195,7 @@ impl Lbfgs {
             match cfg.line_search {
                 LineSearch::StrongWolfe => {
                     let remaining = max_eval.saturating_sub(current_evals).max(1);
-                    let ls = self.strong_wolfe(obj, x, &d, d_max, loss, &flat_grad, gtd, remaining - 1)?;
+                    let ls = self.strong_wolfe(obj, x, &d, d_max, loss, &flat_grad, gtd, remaining - 1).await?;
                     loss = ls.f;
                     flat_grad = ls.g;
                     self.t = ls.t;
@@ -211,7 +210,7 @@ impl Lbfgs {
                     // torch skips this evaluation on the last iteration; burnish also skips it
                     // when the evaluation budget is spent, so a run makes exactly N evaluations.
                     if n_iter != cfg.max_iter && current_evals < max_eval {
-                        let (ev, r, flow) = self.eval(obj, x.clone(), None)?;
+                        let (ev, r, flow) = self.eval(obj, x.clone(), None).await?;
                         *x = ev.x;
                         flat_grad = ev.grad;
                         loss = r.loss;
@@ -255,7 +254,7 @@ impl Lbfgs {
     /// Strong-Wolfe line search, a port of torch's `_strong_wolfe` (c1 1e-4, c2 0.9, at most
     /// `max_ls` iterations besides the first evaluation). `x` is not modified.
     #[allow(clippy::too_many_arguments)]
-    fn strong_wolfe<O: Objective>(
+    async fn strong_wolfe<O: Objective>(
         &mut self,
         obj: &mut O,
         x: &Tensor<1>,
@@ -272,12 +271,7 @@ impl Lbfgs {
         let mut evals = 0;
         let mut stopped = false;
 
-        let mut eval_at = |this: &mut Self, t: f64| -> Result<(f64, Tensor<1>, f64, f64, Flow)> {
-            let (ev, r, flow) = this.eval(obj, x.clone() + d.clone().mul_scalar(t), Some(d))?;
-            Ok((r.loss, ev.grad, r.gtd, r.grad_max, flow))
-        };
-
-        let (mut f_new, mut g_new, mut gtd_new, mut gmax_new, flow) = eval_at(self, t)?;
+        let (mut f_new, mut g_new, mut gtd_new, mut gmax_new, flow) = self.eval_at(obj, x, d, t).await?;
         evals += 1;
         if flow == Flow::Stop {
             return Ok(LineSearchResult { f: f_new, g: g_new, g_max: gmax_new, t, evals, stopped: true });
@@ -310,7 +304,7 @@ impl Lbfgs {
             g_prev = g_new.clone();
             gtd_prev = gtd_new;
             gmax_prev = gmax_new;
-            let (a, b, c, m, flow) = eval_at(self, t)?;
+            let (a, b, c, m, flow) = self.eval_at(obj, x, d, t).await?;
             (f_new, g_new, gtd_new, gmax_new) = (a, b, c, m);
             evals += 1;
             ls_iter += 1;
@@ -347,7 +341,7 @@ impl Lbfgs {
             } else {
                 insuf_progress = false;
             }
-            let (a, b, c, m, flow) = eval_at(self, t)?;
+            let (a, b, c, m, flow) = self.eval_at(obj, x, d, t).await?;
             (f_new, g_new, gtd_new, gmax_new) = (a, b, c, m);
             evals += 1;
             ls_iter += 1;
@@ -371,6 +365,12 @@ impl Lbfgs {
         // max|g| is unknown only when the line search returns the start point (t = 0).
         let g_max = if gmax_best.is_nan() { f64::INFINITY } else { gmax_best };
         Ok(LineSearchResult { f: f_best, g: g_best, g_max, t, evals, stopped })
+    }
+
+    /// One line-search trial at x + t·d: (loss, gradient, g·d, max|g|, flow).
+    async fn eval_at<O: Objective>(&mut self, obj: &mut O, x: &Tensor<1>, d: &Tensor<1>, t: f64) -> Result<(f64, Tensor<1>, f64, f64, Flow)> {
+        let (ev, r, flow) = self.eval(obj, x.clone() + d.clone().mul_scalar(t), Some(d)).await?;
+        Ok((r.loss, ev.grad, r.gtd, r.grad_max, flow))
     }
 }
 
@@ -405,10 +405,10 @@ pub fn cubic_interpolate(x1: f64, f1: f64, g1: f64, x2: f64, f2: f64, g2: f64, b
 /// Run L-BFGS steps until `evaluations` loss evaluations have been made (exactly, unless it
 /// converges or is stopped first). The PyTorch tutorial's loop `while run <= 300` makes 320;
 /// pass 320 to reproduce it.
-pub fn minimize<O: Objective>(opt: &mut Lbfgs, x: &mut Tensor<1>, obj: &mut O, evaluations: usize) -> Result<StepEnd> {
+pub async fn minimize<O: Objective>(opt: &mut Lbfgs, x: &mut Tensor<1>, obj: &mut O, evaluations: usize) -> Result<StepEnd> {
     let mut used = 0;
     while used < evaluations {
-        let r = opt.step(x, obj, evaluations - used)?;
+        let r = opt.step(x, obj, evaluations - used).await?;
         used += r.evals;
         match r.end {
             StepEnd::Stopped => return Ok(StepEnd::Stopped),
@@ -437,7 +437,7 @@ const BLOCK_BYTES: usize = 64 << 20;
 ///
 /// On backends that run in host memory (burn flex, ndarray) there is no launch cost to save and
 /// the skinny matrix products measured slower than the plain recursion (233 vs 207 ms per
-/// evaluation of `burnish demo` on two cores), so there the history keeps torch's two-loop
+/// evaluation of `burnish demo` on two cores), so there the caller picks torch's two-loop
 /// recursion over separate vectors ([`HistoryForm::TwoLoop`]).
 pub struct History {
     cap: usize,
@@ -446,39 +446,34 @@ pub struct History {
 }
 
 /// How [`History`] computes directions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum HistoryForm {
-    /// Compact on GPU backends, two-loop on host-memory backends (decided at the first pair).
-    Auto,
+    /// torch's two-loop recursion (host-memory backends).
     TwoLoop,
+    /// The compact representation (GPU backends).
     Compact,
 }
 
+impl HistoryForm {
+    /// The faster form for a device (see [`History`]).
+    pub fn for_device(device: &crate::device::ComputeDevice) -> Self {
+        if device.in_host_memory() { HistoryForm::TwoLoop } else { HistoryForm::Compact }
+    }
+}
+
 enum Store {
-    /// `Auto` before the first pair.
-    Undecided,
     /// (s, y, 1 / (y·s)), oldest first.
     TwoLoop(VecDeque<(Tensor<1>, Tensor<1>, f64)>),
     Compact(Compact),
 }
 
-/// burn's CPU backends run in host memory: no kernel launches to save.
-fn host_backend(device: &burn::tensor::Device) -> bool {
-    let name = format!("{device:?}");
-    name.contains("Flex(") || name.contains("NdArray(")
-}
-
 impl History {
-    pub fn new(cap: usize) -> Self {
-        Self::with_form(cap, HistoryForm::Auto, BLOCK_BYTES)
-    }
-
     /// A history of the given form whose device blocks hold at most `block_bytes` each (tests use
     /// small blocks).
     pub fn with_form(cap: usize, form: HistoryForm, block_bytes: usize) -> Self {
         let cap = cap.max(1);
         let store = match form {
-            HistoryForm::Auto => Store::Undecided,
             HistoryForm::TwoLoop => Store::TwoLoop(VecDeque::new()),
             HistoryForm::Compact => Store::Compact(Compact::new(cap)),
         };
@@ -487,7 +482,6 @@ impl History {
 
     pub fn len(&self) -> usize {
         match &self.store {
-            Store::Undecided => 0,
             Store::TwoLoop(pairs) => pairs.len(),
             Store::Compact(c) => c.order.len(),
         }
@@ -497,19 +491,9 @@ impl History {
         self.len() == 0
     }
 
-    /// The form in use (Auto until the first pair).
-    pub fn form(&self) -> HistoryForm {
-        match self.store {
-            Store::Undecided => HistoryForm::Auto,
-            Store::TwoLoop(_) => HistoryForm::TwoLoop,
-            Store::Compact(_) => HistoryForm::Compact,
-        }
-    }
-
     /// Forgets every pair (the device blocks are kept for reuse).
     pub fn clear(&mut self) {
         match &mut self.store {
-            Store::Undecided => {}
             Store::TwoLoop(pairs) => pairs.clear(),
             Store::Compact(c) => c.order.clear(),
         }
@@ -518,11 +502,7 @@ impl History {
     /// Adds a pair with `ys` = y·s > 0, dropping the oldest when full. In the compact form its
     /// products with the other pairs are read in the next [`History::direction`] (`new_y` given).
     pub fn push(&mut self, s: Tensor<1>, y: Tensor<1>, ys: f64) {
-        if let Store::Undecided = self.store {
-            self.store = if host_backend(&s.device()) { Store::TwoLoop(VecDeque::new()) } else { Store::Compact(Compact::new(self.cap)) };
-        }
         match &mut self.store {
-            Store::Undecided => unreachable!("decided above"),
             Store::TwoLoop(pairs) => {
                 if pairs.len() == self.cap {
                     pairs.pop_front();
@@ -536,11 +516,10 @@ impl History {
     /// −H·g (the L-BFGS direction) for gradient `g`, with H0 = `gamma`·I. `new_y` is the y of the
     /// pair pushed since the last call, if any: in the compact form its products with all pairs
     /// are read in the same transfer as S·g and Y·g.
-    pub fn direction(&mut self, g: &Tensor<1>, new_y: Option<&Tensor<1>>, gamma: f64) -> Result<Tensor<1>> {
+    pub async fn direction(&mut self, g: &Tensor<1>, new_y: Option<&Tensor<1>>, gamma: f64) -> Result<Tensor<1>> {
         match &mut self.store {
-            Store::Undecided => Ok(g.clone().neg().mul_scalar(gamma)),
             Store::TwoLoop(pairs) => Ok(two_loop(pairs, g, gamma)),
-            Store::Compact(c) => c.direction(g, new_y, gamma),
+            Store::Compact(c) => c.direction(g, new_y, gamma).await,
         }
     }
 }
@@ -619,7 +598,7 @@ impl Compact {
         self.order.push_back(slot);
     }
 
-    fn direction(&mut self, g: &Tensor<1>, new_y: Option<&Tensor<1>>, gamma: f64) -> Result<Tensor<1>> {
+    async fn direction(&mut self, g: &Tensor<1>, new_y: Option<&Tensor<1>>, gamma: f64) -> Result<Tensor<1>> {
         let m = self.order.len();
         if m == 0 {
             return Ok(g.clone().neg().mul_scalar(gamma));
@@ -636,7 +615,7 @@ impl Compact {
                 products.push(blk.clone().matmul(rhs.clone()).reshape([self.rows_per_block * cols]));
             }
         }
-        let v = read_scalars(products)?;
+        let v = read_scalars(products).await?;
         let per_block = self.rows_per_block * cols;
         let blocks = self.s_blocks.len();
         let at = |which: usize, slot: usize, col: usize| {

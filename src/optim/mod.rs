@@ -1,15 +1,17 @@
-//! Optimisers over a flat image vector: L-BFGS with `torch.optim.LBFGS` semantics, and Adam.
+//! Optimisers: L-BFGS with `torch.optim.LBFGS` semantics over a flat image vector, and Adam (over
+//! the image, or over a network's parameters when training).
 //!
-//! Both talk to the problem through [`Objective`]; the only host reads happen in [`read_scalars`],
-//! once after each evaluation (and once per L-BFGS direction), so the same code runs where GPU
-//! reads must be asynchronous (the browser).
+//! They talk to the problem through [`Objective`]; the host reads are awaited ([`read_scalars`]:
+//! once after each evaluation, plus once per L-BFGS direction), so the same code runs where GPU
+//! reads must not block (the browser).
 
 pub mod adam;
 pub mod lbfgs;
 
 use burn::tensor::Tensor;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::image::tensor::read_f32;
 
 /// The result of evaluating the objective at a point, still on the device.
 pub struct Evaluation {
@@ -39,37 +41,24 @@ pub trait Objective {
 }
 
 /// Read several shape-[1] tensors to the host in one transfer.
-pub async fn read_scalars_async(values: Vec<Tensor<1>>) -> Result<Vec<f64>> {
+pub async fn read_scalars(values: Vec<Tensor<1>>) -> Result<Vec<f64>> {
     if values.is_empty() {
         return Ok(Vec::new());
     }
-    let data = Tensor::cat(values, 0).into_data_async().await.map_err(|e| Error::Device(format!("{e:?}")))?;
-    let v = data.try_into_vec_as::<f32>().map_err(|e| Error::Device(format!("{e:?}")))?;
-    Ok(v.into_iter().map(f64::from).collect())
-}
-
-/// The one synchronous host read of the optimisers (native edge).
-pub fn read_scalars(values: Vec<Tensor<1>>) -> Result<Vec<f64>> {
-    pollster::block_on(read_scalars_async(values))
+    Ok(read_f32(Tensor::cat(values, 0)).await?.into_iter().map(f64::from).collect())
 }
 
 pub(crate) fn dot(a: &Tensor<1>, b: &Tensor<1>) -> Tensor<1> {
     (a.clone() * b.clone()).sum()
 }
 
-/// Read a whole tensor to the host (checkpoints, previews).
-pub fn read_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
-    let data = pollster::block_on(t.into_data_async()).map_err(|e| Error::Device(format!("{e:?}")))?;
-    data.try_into_vec_as::<f32>().map_err(|e| Error::Device(format!("{e:?}")))
-}
-
 /// Read several flat tensors to the host in one transfer (one concatenation, one read).
-pub fn read_vecs(ts: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>> {
+pub async fn read_vecs(ts: Vec<Tensor<1>>) -> Result<Vec<Vec<f32>>> {
     if ts.is_empty() {
         return Ok(Vec::new());
     }
     let lens: Vec<usize> = ts.iter().map(|t| t.dims()[0]).collect();
-    let all = read_vec(Tensor::cat(ts, 0))?;
+    let all = read_f32(Tensor::cat(ts, 0)).await?;
     let mut out = Vec::with_capacity(lens.len());
     let mut at = 0;
     for n in lens {

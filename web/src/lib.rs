@@ -2,29 +2,49 @@
 //! - [`run_checks`] (`check_kernels` in JS, page `check.html`): burnish's WGSL kernels (Gram
 //!   matrix, fused style loss, content loss; forward and backward) against their plain-tensor
 //!   reference twins, the same checks `tests/numeric.rs` runs natively on lavapipe;
-//! - [`stylize_check`] (`check_stylize`, page `stylize.html`): a style network against the native
-//!   CLI's output for the same photo.
+//! - [`stylize_check`] (`check_stylize`, page `stylize.html`): a style network, through the
+//!   library's [`Stylizer`], against the native CLI's output for the same photo;
+//! - [`gatys_steps`] (`gatys_steps` in JS): a Gatys run driven step by step, every read awaited,
+//!   as a page drives one between animation frames.
 //!
 //! The pages print their JSON reports to the console; the headless Chromium test
 //! (`web/tests/page.mjs`) reads them from there.
 
-use burn::tensor::Device;
-use burnish::kernels::check;
+use std::path::Path;
+
+use burnish::device::ComputeDevice;
+use burnish::feedforward::{Stylizer, files::load_safetensors};
+use burnish::gatys::{GatysRun, Quiet, RunConfig};
+use burnish::image::files::decode;
+use burnish::loss::kernels::check;
+use burnish::vgg::VggWeights;
 
 /// [`check::AWKWARD_SHAPES`] (those of `tests/numeric.rs`) plus [`check::REAL_SHAPES_128`].
 pub fn shapes() -> Vec<[usize; 4]> {
     check::AWKWARD_SHAPES.iter().chain(&check::REAL_SHAPES_128).copied().collect()
 }
 
+/// What the page's adapter is, for the reports.
+pub fn adapter_report(device: &ComputeDevice) -> serde_json::Value {
+    let mut report = serde_json::to_value(&device.info).unwrap_or_default();
+    if let Some(setup) = &device.wgpu {
+        let limits = setup.adapter.limits();
+        report["max_compute_invocations_per_workgroup"] = limits.max_compute_invocations_per_workgroup.into();
+        report["max_compute_workgroup_storage_size"] = limits.max_compute_workgroup_storage_size.into();
+        report["shader_f16"] = setup.adapter.features().contains(burn::tensor::wgpu::wgpu::Features::SHADER_F16).into();
+    }
+    report
+}
+
 /// Runs [`check::compare`] on [`shapes`]; the report adds the adapter and whether the WGSL
 /// kernels really ran (at least the Gram, the forward-only style loss, the style loss with its
 /// backward matrix and the content loss per shape).
-pub async fn run_checks(device: &Device, adapter: serde_json::Value) -> Result<serde_json::Value, String> {
+pub async fn run_checks(device: &ComputeDevice) -> Result<serde_json::Value, String> {
     let shapes = shapes();
-    let mut report = check::compare(device, &shapes).await?;
+    let mut report = check::compare(&device.device, &shapes).await?;
     let kernels_ran = report["wgsl_launches"].as_u64().unwrap_or(0) as usize >= 4 * shapes.len();
     let ok = report["ok"] == true && kernels_ran;
-    report["adapter"] = adapter;
+    report["adapter"] = adapter_report(device);
     report["kernels_ran"] = kernels_ran.into();
     report["ok"] = ok.into();
     Ok(report)
@@ -33,16 +53,12 @@ pub async fn run_checks(device: &Device, adapter: serde_json::Value) -> Result<s
 /// Stylizes `input_png` with the network in `model` (burnish safetensors) on `device` and compares
 /// the 8-bit result with `reference_png` (the native CLI's output for the same input and model).
 /// Returns the report and the result as RGB bytes.
-pub async fn stylize_check(device: &Device, model: &[u8], input_png: &[u8], reference_png: &[u8]) -> Result<(serde_json::Value, image::RgbImage), String> {
-    use burnish::imageio::RgbF32;
-    use burnish::model::{netio, transformer::TransformerNet};
-    let file = netio::load_safetensors(model, std::path::Path::new("model.safetensors")).map_err(|e| e.to_string())?;
-    let net = TransformerNet::from_values(file.spec, file.values, device);
-    let input = image::load_from_memory(input_png).map_err(|e| format!("input: {e}"))?.to_rgb8();
-    let (w, h) = input.dimensions();
-    let x = burnish::stylize::gatys::image_tensor(&RgbF32::from_rgb8(&input), device);
-    let out = burnish::stylize::gatys::tensor_image_async(&net.stylize(x), w, h).await.map_err(|e| e.to_string())?.to_rgb8();
-    let reference = image::load_from_memory(reference_png).map_err(|e| format!("reference: {e}"))?.to_rgb8();
+pub async fn stylize_check(device: &ComputeDevice, model: &[u8], input_png: &[u8], reference_png: &[u8]) -> Result<(serde_json::Value, image::RgbImage), String> {
+    let stylizer = Stylizer::new(load_safetensors(model, Path::new("model.safetensors")).map_err(|e| e.to_string())?, &device.device);
+    let input = decode(input_png, Path::new("input")).map_err(|e| e.to_string())?;
+    let (w, h) = (input.width, input.height);
+    let out = stylizer.frame_async(&input).await.map_err(|e| e.to_string())?.to_rgb8();
+    let reference = decode(reference_png, Path::new("reference")).map_err(|e| e.to_string())?.to_rgb8();
     if reference.dimensions() != out.dimensions() {
         return Err(format!("reference is {:?}, result {:?}", reference.dimensions(), out.dimensions()));
     }
@@ -61,6 +77,7 @@ pub async fn stylize_check(device: &Device, model: &[u8], input_png: &[u8], refe
         "values": diffs.len(),
         "tolerance": { "max_levels": STYLIZE_MAX_LEVELS, "mean_levels": 0.05 },
         "ok": ok,
+        "adapter": adapter_report(device),
     });
     Ok((report, out))
 }
@@ -68,9 +85,50 @@ pub async fn stylize_check(device: &Device, model: &[u8], input_png: &[u8], refe
 /// Largest difference (of 255) allowed between the browser's and the native 8-bit outputs.
 pub const STYLIZE_MAX_LEVELS: u8 = 2;
 
+/// A Gatys transfer of `content_png` in the style of `style_png` (both at most `size` px) with the
+/// VGG19 weights in `vgg_safetensors`, `evaluations` long, stepped one optimiser step at a time.
+/// The report lists the losses after each step; the result comes as RGB.
+pub async fn gatys_steps(
+    device: &ComputeDevice,
+    vgg_safetensors: &[u8],
+    content_png: &[u8],
+    style_png: &[u8],
+    size: u32,
+    evaluations: usize,
+) -> Result<(serde_json::Value, image::RgbImage), String> {
+    let weights = VggWeights::from_bytes(vgg_safetensors, Path::new("vgg19.safetensors")).map_err(|e| e.to_string())?;
+    let content = decode(content_png, Path::new("content")).map_err(|e| e.to_string())?.resize_max_side(size);
+    let style = decode(style_png, Path::new("style")).map_err(|e| e.to_string())?.resize_max_side(size);
+    let cfg = RunConfig { evaluations, ..RunConfig::transfer_defaults() };
+    let vgg = cfg.loss.vgg(&weights, &device.device);
+    let mut run = GatysRun::new(&vgg, &cfg, Some(&content), &style, (content.width, content.height), device).map_err(|e| e.to_string())?;
+    let mut steps = Vec::new();
+    loop {
+        let more = run.step(&mut Quiet).await.map_err(|e| e.to_string())?;
+        let last = run.history().last().copied().unwrap_or_default();
+        steps.push(serde_json::json!({ "evaluations": last.evaluation, "total": last.total, "content": last.content, "style": last.style }));
+        if !more {
+            break;
+        }
+    }
+    let first = run.history().first().map(|l| l.style).unwrap_or(0.0);
+    let out = run.finish().await.map_err(|e| e.to_string())?;
+    let report = serde_json::json!({
+        "size": [content.width, content.height],
+        "evaluations": out.evaluations,
+        "steps": steps,
+        "style_first": first,
+        "style_last": out.final_losses.style,
+        "adapter": adapter_report(device),
+    });
+    Ok((report, out.image.to_rgb8()))
+}
+
 #[cfg(target_arch = "wasm32")]
 mod browser {
     use wasm_bindgen::prelude::*;
+
+    use burnish::device::ComputeDevice;
 
     #[wasm_bindgen]
     extern "C" {
@@ -79,40 +137,39 @@ mod browser {
     }
 
     thread_local! {
-        static DEVICE: std::cell::RefCell<Option<(burn::tensor::Device, serde_json::Value)>> = const { std::cell::RefCell::new(None) };
+        static DEVICE: std::cell::RefCell<Option<ComputeDevice>> = const { std::cell::RefCell::new(None) };
     }
 
     /// burn's wgpu backend on the browser's WebGPU adapter, initialised once per page.
-    async fn device() -> Result<(burn::tensor::Device, serde_json::Value), JsValue> {
+    async fn device() -> Result<ComputeDevice, JsValue> {
         if let Some(d) = DEVICE.with(|d| d.borrow().clone()) {
             return Ok(d);
         }
         std::panic::set_hook(Box::new(|p| error(&format!("panic: {p}"))));
-        let (device, setup) = burn::tensor::Device::wgpu_options()
-            .init_with_setup_async()
-            .await
-            .map_err(|e| JsValue::from_str(&format!("no WebGPU device: {e}")))?;
-        let info = setup.adapter.get_info();
-        let limits = setup.adapter.limits();
-        let features = setup.adapter.features();
-        let adapter = serde_json::json!({
-            "name": info.name,
-            "backend": format!("{:?}", info.backend),
-            "device_type": format!("{:?}", info.device_type),
-            "driver": info.driver,
-            "max_compute_invocations_per_workgroup": limits.max_compute_invocations_per_workgroup,
-            "max_compute_workgroup_storage_size": limits.max_compute_workgroup_storage_size,
-            "shader_f16": features.contains(burn::backend::wgpu::wgpu::Features::SHADER_F16),
-        });
-        DEVICE.with(|d| *d.borrow_mut() = Some((device.clone(), adapter.clone())));
-        Ok((device, adapter))
+        let device = burnish::device::wgpu_async().await.map_err(|e| JsValue::from_str(&format!("no WebGPU device: {e}")))?;
+        DEVICE.with(|d| *d.borrow_mut() = Some(device.clone()));
+        Ok(device)
+    }
+
+    fn js_err(e: String) -> JsValue {
+        JsValue::from_str(&e)
+    }
+
+    /// [report JSON (string), width, height, RGB bytes].
+    fn report_and_image(report: serde_json::Value, img: image::RgbImage) -> js_sys::Array {
+        let result = js_sys::Array::new();
+        result.push(&JsValue::from_str(&report.to_string()));
+        result.push(&JsValue::from(img.width()));
+        result.push(&JsValue::from(img.height()));
+        result.push(&js_sys::Uint8Array::from(img.as_raw().as_slice()).into());
+        result
     }
 
     /// Runs the kernel checks; resolves to the JSON report (a string), rejects with a message.
     #[wasm_bindgen]
     pub async fn check_kernels() -> Result<String, JsValue> {
-        let (device, adapter) = device().await?;
-        let report = super::run_checks(&device, adapter).await.map_err(|e| JsValue::from_str(&e))?;
+        let device = device().await?;
+        let report = super::run_checks(&device).await.map_err(js_err)?;
         Ok(report.to_string())
     }
 
@@ -120,14 +177,17 @@ mod browser {
     /// [report JSON (string), width, height, RGB bytes of the result].
     #[wasm_bindgen]
     pub async fn check_stylize(model: Vec<u8>, input_png: Vec<u8>, reference_png: Vec<u8>) -> Result<js_sys::Array, JsValue> {
-        let (device, adapter) = device().await?;
-        let (mut report, out) = super::stylize_check(&device, &model, &input_png, &reference_png).await.map_err(|e| JsValue::from_str(&e))?;
-        report["adapter"] = adapter;
-        let result = js_sys::Array::new();
-        result.push(&JsValue::from_str(&report.to_string()));
-        result.push(&JsValue::from(out.width()));
-        result.push(&JsValue::from(out.height()));
-        result.push(&js_sys::Uint8Array::from(out.as_raw().as_slice()).into());
-        Ok(result)
+        let device = device().await?;
+        let (report, out) = super::stylize_check(&device, &model, &input_png, &reference_png).await.map_err(js_err)?;
+        Ok(report_and_image(report, out))
+    }
+
+    /// A Gatys transfer stepped one optimiser step at a time; resolves to
+    /// [report JSON (string), width, height, RGB bytes of the result].
+    #[wasm_bindgen]
+    pub async fn gatys_steps(vgg_safetensors: Vec<u8>, content_png: Vec<u8>, style_png: Vec<u8>, size: u32, evaluations: usize) -> Result<js_sys::Array, JsValue> {
+        let device = device().await?;
+        let (report, out) = super::gatys_steps(&device, &vgg_safetensors, &content_png, &style_png, size, evaluations).await.map_err(js_err)?;
+        Ok(report_and_image(report, out))
     }
 }

@@ -7,7 +7,7 @@
 //! - under autodiff, hand-written backward passes (burn tensor ops: two matmuls) feed
 //!   `loss.backward()`.
 //!
-//! Callers choose per run (`RunConfig::kernels`, CLI `--no-kernels`) between these ops and the
+//! Callers choose per run (`LossConfig::kernels`, CLI `--no-kernels`) between these ops and the
 //! plain reference ops of [`crate::loss`] differentiated by burn's autodiff.
 
 #![allow(deprecated)] // the extension macro names burn's NdArray backend, deprecated in 0.22
@@ -15,7 +15,7 @@
 pub mod check;
 mod wgsl;
 
-pub use wgsl::{GRAM_FINISH_WGSL, GRAM_WGSL, REDUCE_WGSL, SQ_DIFF_SUM_WGSL, launches};
+pub use wgsl::{GRAM_FINISH_WGSL, GRAM_WGSL, REDUCE_WGSL, SQ_DIFF_SUM_WGSL, SplitPolicy, launches, set_split_policy, split_policy};
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

@@ -6,7 +6,7 @@ use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::weights::{InputConvention, VggWeights};
-use crate::layers::{BLOCK_STARTS, Tap};
+use super::taps::{BLOCK_STARTS, Tap};
 
 /// VGG19's 16 convolutions on a device, with the input normalisation folded in.
 #[derive(Clone, Debug)]

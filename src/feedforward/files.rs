@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use super::transformer::NetSpec;
-use super::weights::{Raw, decode, looks_like_safetensors};
+use super::net::NetSpec;
+use crate::vgg::weights::{Raw, decode, looks_like_safetensors};
 use crate::error::{Error, Result};
 
 /// Metadata keys in burnish's safetensors files.
@@ -187,7 +187,7 @@ pub fn load_ml5(manifest: &Path) -> Result<NetFile> {
     let mut values = Vec::new();
     for (li, l) in layers.iter().enumerate() {
         let (k, cin, cout) = (l.k, l.cin, l.cout);
-        let transposed = matches!(l.kind, super::transformer::LayerKind::Up(_));
+        let transposed = matches!(l.kind, super::net::LayerKind::Up(_));
         let tf = if transposed { read(3 * li, &[k, k, cout, cin])? } else { read(3 * li, &[k, k, cin, cout])? };
         // Both layouts map with the same permutation (3, 2, 0, 1): conv [h,w,in,out] -> [out,in,h,w],
         // transposed [h,w,out,in] -> [in,out,h,w].

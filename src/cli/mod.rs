@@ -1,8 +1,33 @@
-//! Command-line interface (clap derive); the doc comments are the help text.
+//! The command line: its arguments (clap derive; the doc comments are the help text), what the
+//! subcommands share (device selection, sizes), and one module per group of subcommands.
+
+pub mod feedforward;
+pub mod gatys;
+pub mod progress;
+pub mod studies;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use burnish::device::{self, ComputeDevice, CpuBackend, DeviceChoice};
+use burnish::image::files::check_side;
+use burnish::loss::LossConfig;
+use burnish::vgg::Tap;
+
+/// The defaults the help text shows come from the library's calibrated loss.
+fn default_content_layer() -> String {
+    LossConfig::gatys().content_layer.map(|t| t.short_name()).unwrap_or_default()
+}
+
+fn default_style_layers() -> String {
+    layer_list(&LossConfig::gatys().style_layers)
+}
+
+/// Taps as the command line writes them: `conv_1,conv_2`.
+pub fn layer_list(taps: &[Tap]) -> String {
+    taps.iter().map(|t| t.short_name()).collect::<Vec<_>>().join(",")
+}
 
 #[derive(Parser, Debug)]
 #[command(name = "burnish", version, about = "Neural style transfer on burn + wgpu: Gatys optimisation, texture synthesis.")]
@@ -19,7 +44,7 @@ pub enum Command {
         #[arg(short, long, default_value = "burnish-demo.png")]
         output: PathBuf,
         #[command(flatten)]
-        common: Common,
+        gatys: GatysArgs,
     },
     /// Optimise an image to have CONTENT's content and STYLE's style (Gatys et al.).
     Transfer {
@@ -34,16 +59,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = InitArg::Content)]
         init: InitArg,
         /// Content layer: conv_1..conv_16 (PyTorch tutorial names), conv1_1..conv5_4 or relu1_1..relu5_4.
-        #[arg(long, default_value = "conv_4")]
+        #[arg(long, default_value_t = default_content_layer())]
         content_layer: String,
         /// Content loss weight.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = LossConfig::gatys().content_weight)]
         content_weight: f64,
         /// Largest side of the output in pixels (the aspect ratio of CONTENT is kept).
         #[arg(long, default_value_t = 256)]
         size: u32,
         #[command(flatten)]
-        common: Common,
+        gatys: GatysArgs,
     },
     /// Synthesize a texture from STYLE alone, starting from seeded noise.
     Texture {
@@ -56,7 +81,7 @@ pub enum Command {
         #[arg(long, default_value = "256")]
         size: String,
         #[command(flatten)]
-        common: Common,
+        gatys: GatysArgs,
     },
     /// Render the standard ablation studies as one labelled sheet: content layer conv_1/4/7/10, style
     /// layers shallow/mid/deep (textures), and two noise seeds with their pixel difference.
@@ -64,7 +89,7 @@ pub enum Command {
         #[command(flatten)]
         study: Study,
         #[command(flatten)]
-        common: Common,
+        gatys: GatysArgs,
     },
     /// Calibration study: how the feature scale k and the style weight move the balance between
     /// content and style, and L-BFGS with and without line search on a texture (one sheet).
@@ -72,7 +97,7 @@ pub enum Command {
         #[command(flatten)]
         study: Study,
         #[command(flatten)]
-        common: Common,
+        gatys: GatysArgs,
     },
     /// Stylize images (or folders of images) in one pass with a feed-forward network.
     Stylize {
@@ -139,20 +164,20 @@ pub struct TrainArgs {
     /// Channels of the network's first layer (32 = Johnson et al.; the rest scale with it).
     #[arg(long, default_value_t = 32)]
     pub width: usize,
-    #[arg(long, default_value = "conv_4")]
+    #[arg(long, default_value_t = default_content_layer())]
     pub content_layer: String,
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = LossConfig::gatys().content_weight)]
     pub content_weight: f64,
     /// Style layers: names or a preset (shallow = conv_1..5).
-    #[arg(long, default_value = "shallow")]
+    #[arg(long, default_value_t = default_style_layers())]
     pub style_layers: String,
-    #[arg(long, default_value_t = 1e6)]
+    #[arg(long, default_value_t = LossConfig::gatys().style_weight)]
     pub style_weight: f64,
     /// Total-variation weight (0 = off).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = LossConfig::gatys().tv_weight)]
     pub tv_weight: f64,
     /// VGG feature scale k (see README, Calibration).
-    #[arg(long, default_value_t = 58.0)]
+    #[arg(long, default_value_t = LossConfig::gatys().feature_scale)]
     pub feature_scale: f64,
     /// Largest side of the style image when its Gram matrices are taken.
     #[arg(long, default_value_t = 256)]
@@ -199,18 +224,18 @@ pub struct Study {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct Common {
+pub struct GatysArgs {
     /// Loss evaluations (forward + backward passes), counted as the PyTorch tutorial counts them.
     #[arg(long, default_value_t = 300)]
     pub evaluations: usize,
     /// Style layers: comma-separated names, or a preset: shallow (conv_1..5), mid (conv_6..10), deep (conv_11..15).
-    #[arg(long, default_value = "shallow")]
+    #[arg(long, default_value_t = default_style_layers())]
     pub style_layers: String,
     /// Style loss weight.
-    #[arg(long, default_value_t = 1e6)]
+    #[arg(long, default_value_t = LossConfig::gatys().style_weight)]
     pub style_weight: f64,
     /// Total-variation weight (0 = off).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = LossConfig::gatys().tv_weight)]
     pub tv_weight: f64,
     /// Feature scale k: VGG activations are divided by k (calibrates the seed's weights to this
     /// network; see README). 1 = the raw Caffe-convention network.
@@ -274,15 +299,15 @@ pub enum LineSearchArg {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceArg {
-    /// wgpu if a GPU adapter is found, else the CPU.
+    /// A hardware GPU through wgpu if there is one, else the CPU.
     Auto,
-    /// burn's wgpu backend (Vulkan, Metal, DX12).
+    /// burn's wgpu backend (Vulkan, Metal, DX12) on its default adapter, a software one (lavapipe) included.
     Wgpu,
     /// burn's CPU backend.
     Cpu,
 }
 
-impl From<DeviceArg> for crate::backend::DeviceChoice {
+impl From<DeviceArg> for DeviceChoice {
     fn from(d: DeviceArg) -> Self {
         match d {
             DeviceArg::Auto => Self::Auto,
@@ -292,14 +317,33 @@ impl From<DeviceArg> for crate::backend::DeviceChoice {
     }
 }
 
-/// Parse "N" or "WxH".
-pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let parse = |t: &str| t.trim().parse::<u32>().ok().filter(|v| (8..=8192).contains(v));
-    let err = || format!("bad size '{s}': use N or WxH with each side between 8 and 8192");
+/// The device for `--device`, with its notes and name printed unless quiet.
+/// `BURNISH_CPU_BACKEND=ndarray` puts CPU work on burn's ndarray backend instead of flex (to compare).
+pub fn select_device(arg: DeviceArg, quiet: bool) -> anyhow::Result<ComputeDevice> {
+    let mut sel = device::select(arg.into())?;
+    if sel.in_host_memory() && std::env::var("BURNISH_CPU_BACKEND").as_deref() == Ok("ndarray") {
+        sel = ComputeDevice { notes: sel.notes, ..device::cpu_backend(CpuBackend::NdArray) };
+    }
+    if !quiet {
+        for note in &sel.notes {
+            eprintln!("note: {note}");
+        }
+        eprintln!("device: {}", sel.info);
+    }
+    Ok(sel)
+}
+
+/// Parse "N" or "WxH", each side within the one size rule.
+pub fn parse_size(s: &str) -> anyhow::Result<(u32, u32)> {
+    let side = |t: &str| -> anyhow::Result<u32> {
+        let n = t.trim().parse::<u32>().map_err(|_| anyhow::anyhow!("bad size '{s}': use N or WxH"))?;
+        check_side("--size", n)?;
+        Ok(n)
+    };
     match s.split_once(['x', 'X']) {
-        Some((w, h)) => Ok((parse(w).ok_or_else(err)?, parse(h).ok_or_else(err)?)),
+        Some((w, h)) => Ok((side(w)?, side(h)?)),
         None => {
-            let n = parse(s).ok_or_else(err)?;
+            let n = side(s)?;
             Ok((n, n))
         }
     }

@@ -1,87 +1,46 @@
-//! Image files in and out: decoding with clear errors, resizing, and atomic writes
-//! (a failed run never leaves a partial or clobbered output file).
+//! Image files in and out: one list of extensions, one size rule, decoding with clear errors
+//! (strict about truncated or corrupt JPEGs), and atomic writes (a failed run never leaves a
+//! partial or clobbered output file).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, ImageReader, Rgb32FImage, imageops::FilterType};
+use image::{DynamicImage, ImageReader};
 
+use super::RgbF32;
 use crate::error::{Error, Result};
 
 /// Largest input accepted, in megapixels (decoding a bigger one would need gigabytes).
 pub const MAX_MEGAPIXELS: u32 = 150;
 
-/// An RGB image with values in 0..1, stored row-major, channels interleaved (HWC).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RgbF32 {
-    pub width: u32,
-    pub height: u32,
-    pub data: Vec<f32>,
+/// The extensions burnish reads as images (case-insensitive).
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"];
+
+/// The range of every size option (`--size`, texture sizes, crops' and styles' sides), in pixels.
+pub const SIDES: std::ops::RangeInclusive<u32> = 8..=8192;
+
+/// Checks a size option against [`SIDES`].
+pub fn check_side(option: &str, side: u32) -> Result<()> {
+    if !SIDES.contains(&side) {
+        return Err(Error::InvalidOption(format!("{option} {side}: use {}..{} pixels", SIDES.start(), SIDES.end())));
+    }
+    Ok(())
 }
 
-impl RgbF32 {
-    pub fn new(width: u32, height: u32, data: Vec<f32>) -> Self {
-        assert_eq!(data.len(), (width * height * 3) as usize);
-        Self { width, height, data }
-    }
-
-    /// Planar CHW copy (the tensor layout).
-    pub fn to_chw(&self) -> Vec<f32> {
-        let n = (self.width * self.height) as usize;
-        let mut out = vec![0.0; 3 * n];
-        for i in 0..n {
-            for c in 0..3 {
-                out[c * n + i] = self.data[i * 3 + c];
-            }
-        }
-        out
-    }
-
-    pub fn from_chw(width: u32, height: u32, chw: &[f32]) -> Self {
-        let n = (width * height) as usize;
-        assert_eq!(chw.len(), 3 * n);
-        let mut data = vec![0.0; 3 * n];
-        for i in 0..n {
-            for c in 0..3 {
-                data[i * 3 + c] = chw[c * n + i];
-            }
-        }
-        Self { width, height, data }
-    }
-
-    pub fn to_rgb8(&self) -> image::RgbImage {
-        let bytes = self.data.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect();
-        image::RgbImage::from_raw(self.width, self.height, bytes).expect("sizes match")
-    }
-
-    pub fn from_rgb8(img: &image::RgbImage) -> Self {
-        let data = img.as_raw().iter().map(|&b| b as f32 / 255.0).collect();
-        Self { width: img.width(), height: img.height(), data }
-    }
-
-    /// Resize so that the larger side is `max_side`, keeping the aspect ratio.
-    pub fn resize_max_side(&self, max_side: u32) -> Self {
-        let (w, h) = fit_max_side(self.width, self.height, max_side);
-        self.resize_exact(w, h)
-    }
-
-    pub fn resize_exact(&self, width: u32, height: u32) -> Self {
-        if width == self.width && height == self.height {
-            return self.clone();
-        }
-        let img = Rgb32FImage::from_raw(self.width, self.height, self.data.clone()).expect("sizes match");
-        let out = image::imageops::resize(&img, width, height, FilterType::CatmullRom);
-        let data = out.into_raw().into_iter().map(|v| v.clamp(0.0, 1.0)).collect();
-        Self { width, height, data }
-    }
+/// Whether a path names an image by its extension.
+pub fn is_image_file(p: &Path) -> bool {
+    p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Size with the larger side equal to `max_side` and the aspect ratio kept (each side at least 1).
-pub fn fit_max_side(width: u32, height: u32, max_side: u32) -> (u32, u32) {
-    let scale = max_side as f64 / width.max(height) as f64;
-    let w = ((width as f64 * scale).round() as u32).max(1);
-    let h = ((height as f64 * scale).round() as u32).max(1);
-    (w, h)
+/// The image files of a folder, sorted; an error if there are none.
+pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>> {
+    let rd = std::fs::read_dir(dir).map_err(|source| Error::Read { path: dir.into(), source })?;
+    let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file() && is_image_file(p)).collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::InvalidOption(format!("{} holds no images (.{})", dir.display(), IMAGE_EXTENSIONS.join(", ."))));
+    }
+    Ok(files)
 }
 
 /// Decode an image file of any common format, bit depth and colour type into RGB 0..1.
@@ -92,22 +51,27 @@ pub fn load_rgb(path: &Path) -> Result<RgbF32> {
     if meta.is_dir() {
         return Err(Error::BadImage { path: path.into(), reason: "it is a folder".into() });
     }
-    if meta.len() == 0 {
-        return Err(Error::EmptyFile { path: path.into() });
-    }
-    let bad = |reason: String| Error::BadImage { path: path.into(), reason };
-    // Read once; every check below and the decoder work on these bytes.
+    // Read once; every check of [`decode`] works on these bytes.
     let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.into(), source })?;
-    let reader = || ImageReader::new(std::io::Cursor::new(&bytes[..])).with_guessed_format().map_err(|e| bad(e.to_string()));
+    decode(&bytes, path)
+}
+
+/// [`load_rgb`] on bytes already in memory (embedded images, uploads); `source` names them in errors.
+pub fn decode(bytes: &[u8], source: &Path) -> Result<RgbF32> {
+    if bytes.is_empty() {
+        return Err(Error::EmptyFile { path: source.into() });
+    }
+    let bad = |reason: String| Error::BadImage { path: source.into(), reason };
+    let reader = || ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| bad(e.to_string()));
     match reader()?.format() {
         None => return Err(bad("unrecognised file contents".into())),
-        Some(image::ImageFormat::Jpeg) => check_jpeg_strictly(&bytes).map_err(bad)?,
+        Some(image::ImageFormat::Jpeg) => check_jpeg_strictly(bytes).map_err(bad)?,
         Some(_) => {}
     }
     let (w, h) = reader()?.into_dimensions().map_err(|e| bad(e.to_string()))?;
     let mp = w as f64 * h as f64 / 1e6;
     if mp > MAX_MEGAPIXELS as f64 {
-        return Err(Error::ImageTooLarge { path: path.into(), width: w, height: h, megapixels: mp, limit: MAX_MEGAPIXELS });
+        return Err(Error::ImageTooLarge { path: source.into(), width: w, height: h, megapixels: mp, limit: MAX_MEGAPIXELS });
     }
     let mut decoder = reader()?;
     let mut limits = image::Limits::default();

@@ -88,29 +88,39 @@ impl NetSpec {
         }
     }
 
-    /// The layers in order.
-    pub fn layers(&self) -> Vec<Layer> {
+    /// The network as blocks in order: single layers and residual blocks.
+    pub fn blocks(&self) -> Vec<Block> {
         let w = self.width;
         let norm_last = self.output == Output::Tanh150;
         let mut v = vec![
-            Layer::conv("conv1", Some("in1"), 3, w, 9, 1, true),
-            Layer::conv("conv2", Some("in2"), w, 2 * w, 3, 2, true),
-            Layer::conv("conv3", Some("in3"), 2 * w, 4 * w, 3, 2, true),
+            Block::Layer(Layer::conv("conv1", Some("in1"), 3, w, 9, 1, true)),
+            Block::Layer(Layer::conv("conv2", Some("in2"), w, 2 * w, 3, 2, true)),
+            Block::Layer(Layer::conv("conv3", Some("in3"), 2 * w, 4 * w, 3, 2, true)),
         ];
         for r in 1..=self.residual_blocks {
             let (c1, n1, c2, n2) = (format!("res{r}.conv1"), format!("res{r}.in1"), format!("res{r}.conv2"), format!("res{r}.in2"));
-            v.push(Layer::conv(&c1, Some(&n1), 4 * w, 4 * w, 3, 1, true));
-            v.push(Layer::conv(&c2, Some(&n2), 4 * w, 4 * w, 3, 1, false));
+            v.push(Block::Residual(Layer::conv(&c1, Some(&n1), 4 * w, 4 * w, 3, 1, true), Layer::conv(&c2, Some(&n2), 4 * w, 4 * w, 3, 1, false)));
         }
         let up = |name: &str, norm: &str, cin, cout| {
             let mut l = Layer::conv(name, Some(norm), cin, cout, 3, 2, true);
             l.kind = LayerKind::Up(self.upsample);
-            l
+            Block::Layer(l)
         };
         v.push(up("deconv1", "in4", 4 * w, 2 * w));
         v.push(up("deconv2", "in5", 2 * w, w));
-        v.push(Layer::conv("deconv3", norm_last.then_some("in6"), w, 3, 9, 1, false));
+        v.push(Block::Layer(Layer::conv("deconv3", norm_last.then_some("in6"), w, 3, 9, 1, false)));
         v
+    }
+
+    /// The layers in order (a residual block's two layers in turn).
+    pub fn layers(&self) -> Vec<Layer> {
+        self.blocks()
+            .into_iter()
+            .flat_map(|b| match b {
+                Block::Layer(l) => vec![l],
+                Block::Residual(a, b) => vec![a, b],
+            })
+            .collect()
     }
 
     /// (name, shape) of every parameter, in the order of [`TransformerNet::params`].
@@ -137,6 +147,13 @@ impl NetSpec {
     pub fn parameter_count(&self) -> usize {
         self.param_shapes().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
     }
+}
+
+/// A unit of the network: one layer, or a residual block (two layers and the skip around them).
+#[derive(Clone, Debug)]
+pub enum Block {
+    Layer(Layer),
+    Residual(Layer, Layer),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -221,9 +238,9 @@ impl TransformerNet {
         Self { spec: self.spec.clone(), params: self.params.iter().map(|p| p.clone().to_device(device)).collect() }
     }
 
-    /// Parameters as host vectors (one device read each).
-    pub fn values(&self) -> crate::Result<Vec<Vec<f32>>> {
-        crate::optim::read_vecs(self.params.clone())
+    /// Parameters as host vectors (one transfer).
+    pub async fn values(&self) -> crate::Result<Vec<Vec<f32>>> {
+        crate::optim::read_vecs(self.params.clone()).await
     }
 
     /// Stylize a batch of RGB 0..1 images [b, 3, h, w]; h and w must be multiples of 4 (see
@@ -233,20 +250,15 @@ impl TransformerNet {
         let spec = &self.spec;
         let mut h = if spec.input_scale != 1.0 { x.mul_scalar(spec.input_scale) } else { x };
         let mut p = self.params.iter().cloned();
-        let layers = spec.layers();
-        let mut i = 0;
-        while i < layers.len() {
-            let l = &layers[i];
-            if l.name.starts_with("res") && l.name.ends_with("conv1") {
-                let skip = h.clone();
-                let a = self.layer(l, h, &mut p);
-                let b = self.layer(&layers[i + 1], a, &mut p);
-                h = b + skip;
-                i += 2;
-            } else {
-                h = self.layer(l, h, &mut p);
-                i += 1;
-            }
+        for block in spec.blocks() {
+            h = match &block {
+                Block::Layer(l) => self.layer(l, h, &mut p), // conv1 [b, w, h, w]; conv2 [b, 2w, h/2, w/2]; conv3 [b, 4w, h/4, w/4]; deconv1/2 back up; deconv3 [b, 3, h, w]
+                Block::Residual(a, b) => {
+                    let skip = h.clone(); // [b, 4w, h/4, w/4]
+                    let y = self.layer(a, h, &mut p);
+                    self.layer(b, y, &mut p) + skip
+                }
+            };
         }
         match spec.output {
             Output::Linear => h.div_scalar(255.0),
@@ -346,7 +358,7 @@ pub fn tf_same(n: usize, k: usize, s: usize) -> (usize, usize) {
 /// a 1x9 convolution with the 9 kernel rows as extra output channels, summed shifted (2.8x
 /// faster for the last layer at 256²; the same trick for 3x3 layers measured no gain).
 fn conv(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stride: usize) -> Tensor<4> {
-    let fast = *REFORMULATE.get_or_init(|| std::env::var("BURNISH_FLEX_CONV").as_deref() != Ok("plain")) && x.device() == Device::flex();
+    let fast = REFORMULATE.load(std::sync::atomic::Ordering::Relaxed) && x.device() == Device::flex();
     conv_valid(x, weight, bias, stride, fast)
 }
 
@@ -371,8 +383,13 @@ pub fn conv_valid(x: Tensor<4>, weight: Tensor<4>, bias: Option<Tensor<1>>, stri
     }
 }
 
-/// Whether [`conv`] reformulates convolutions on flex (`BURNISH_FLEX_CONV=plain` turns it off, to compare).
-static REFORMULATE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+/// Whether [`conv`] reformulates convolutions on flex ([`set_flex_reformulation`]).
+static REFORMULATE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Turns the flex-friendly convolution forms of [`conv`] on (the default) or off, to compare.
+pub fn set_flex_reformulation(on: bool) {
+    REFORMULATE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// Instance norm without affine: per image and channel, (x - mean) / sqrt(var + eps), biased variance.
 pub fn instance_norm(x: Tensor<4>, eps: f64) -> Tensor<4> {

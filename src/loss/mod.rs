@@ -1,16 +1,22 @@
-//! The perceptual losses. The plain tensor operations here are the reference; on wgpu the same
-//! losses run as the WGSL kernels of [`crate::kernels`] unless they are switched off.
+//! The losses. The plain tensor operations here are the reference; on wgpu the same losses run
+//! as the WGSL kernels of [`kernels`] unless they are switched off. [`perceptual`] puts them
+//! together through VGG19 ([`LossConfig`], [`PerceptualLoss`]).
 //!
 //! - Gram matrix: G = F Fᵀ / (C·H·W) per image, F the [C, H·W] feature map.
 //! - Content loss: mean squared error of features at the content layer.
 //! - Style loss: sum over style layers of the mean squared error between Gram matrices.
 //! - Total variation: mean squared difference of vertically plus horizontally adjacent pixels.
 
+pub mod kernels;
+pub mod perceptual;
+
+pub use perceptual::{LossConfig, LossTargets, LossTerms, PerceptualLoss};
+
 use burn::tensor::Tensor;
 
-/// Gram matrices: through [`crate::kernels`] (WGSL on wgpu) or [`gram_reference`].
+/// Gram matrices: through [`kernels`] (WGSL on wgpu) or [`gram_reference`].
 pub fn gram(features: Tensor<4>, kernels: bool) -> Tensor<3> {
-    if kernels { crate::kernels::gram(features) } else { gram_reference(features) }
+    if kernels { kernels::gram(features) } else { gram_reference(features) }
 }
 
 /// Gram matrices of a batch of feature maps: [b, c, h, w] -> [b, c, c], divided by c·h·w.
@@ -28,13 +34,13 @@ pub fn mse<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<1> {
 
 /// Content loss: MSE between features and target features.
 pub fn content_loss(features: Tensor<4>, target: Tensor<4>, kernels: bool) -> Tensor<1> {
-    if kernels { crate::kernels::content_loss(features, target) } else { mse(features, target) }
+    if kernels { kernels::content_loss(features, target) } else { mse(features, target) }
 }
 
 /// Style loss for one layer: MSE between the Gram matrix of `features` and `target_gram`.
 pub fn style_layer_loss(features: Tensor<4>, target_gram: Tensor<3>, kernels: bool) -> Tensor<1> {
     if kernels {
-        crate::kernels::style_loss(features, target_gram)
+        kernels::style_loss(features, target_gram)
     } else {
         mse(gram_reference(features), target_gram)
     }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::netio::{self, NetFile};
+use super::files::{self, NetFile};
 use crate::error::{Error, Result};
 
 pub struct Shipped {
@@ -37,11 +37,11 @@ pub static SHIPPED: &[Shipped] = &[
 /// A shipped style by name, or a network file / ml5 folder by path.
 pub fn resolve(model: &str) -> Result<NetFile> {
     if let Some(s) = SHIPPED.iter().find(|s| s.name.eq_ignore_ascii_case(model)) {
-        return netio::load_safetensors(s.bytes, Path::new(&format!("<shipped {}>", s.name)));
+        return files::load_safetensors(s.bytes, Path::new(&format!("<shipped {}>", s.name)));
     }
     let path = Path::new(model);
     if path.exists() {
-        return netio::load(path);
+        return files::load(path);
     }
     let names: Vec<&str> = SHIPPED.iter().map(|s| s.name).collect();
     Err(Error::InvalidOption(format!(

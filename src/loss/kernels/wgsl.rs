@@ -15,11 +15,11 @@ use burn::tensor::Shape;
 use super::{StyleOps, reference};
 
 /// The shaders, included at compile time.
-pub const GRAM_WGSL: &str = include_str!("../../shaders/gram.wgsl");
-pub const SQ_DIFF_SUM_WGSL: &str = include_str!("../../shaders/sq_diff_sum.wgsl");
-pub const GRAM_FINISH_WGSL: &str = include_str!("../../shaders/gram_finish.wgsl");
+pub const GRAM_WGSL: &str = include_str!("../../../shaders/gram.wgsl");
+pub const SQ_DIFF_SUM_WGSL: &str = include_str!("../../../shaders/sq_diff_sum.wgsl");
+pub const GRAM_FINISH_WGSL: &str = include_str!("../../../shaders/gram_finish.wgsl");
 /// The workgroup sum both reduction kernels end with (appended to their source).
-pub const REDUCE_WGSL: &str = include_str!("../../shaders/reduce.wgsl");
+pub const REDUCE_WGSL: &str = include_str!("../../../shaders/reduce.wgsl");
 
 /// Output tile side of the Gram kernel (16 × 16 invocations, 4 × 4 outputs each: 256
 /// invocations, WebGPU's default limit) and the k chunk staged in workgroup memory per barrier.
@@ -85,26 +85,39 @@ fn reduce_grid(n: usize) -> (usize, usize, usize) {
 
 /// How the Gram kernel splits k across workgroups: it aims at `groups` workgroups in all, but
 /// never gives a split fewer than `min_chunks` chunks of k (splitting costs a partial buffer and a
-/// finishing pass). `BURNISH_GRAM_GROUPS` and `BURNISH_GRAM_MIN_CHUNKS` override the defaults
-/// (for tuning on a new GPU with `cargo bench --bench kernels`).
-#[derive(Clone, Copy, Debug)]
-struct SplitPolicy {
-    groups: usize,
-    min_chunks: usize,
-    /// k per staged chunk (`BURNISH_GRAM_CHUNK`, a multiple of 4 from 16 to 56: the staging
-    /// arrays must hold the 256 partial sums of the loss reduction and stay within 32 KiB of
-    /// workgroup memory; the default stays within the 16 KiB WebGPU guarantees).
-    chunk: u32,
+/// finishing pass). Benchmarks set it ([`set_split_policy`]) to tune on a new GPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SplitPolicy {
+    pub groups: usize,
+    pub min_chunks: usize,
+    /// k per staged chunk, a multiple of 4 from 16 to 56: the staging arrays must hold the 256
+    /// partial sums of the loss reduction and stay within 32 KiB of workgroup memory; the default
+    /// stays within the 16 KiB WebGPU guarantees.
+    pub chunk: u32,
 }
 
-fn split_policy() -> SplitPolicy {
-    static POLICY: std::sync::OnceLock<SplitPolicy> = std::sync::OnceLock::new();
-    *POLICY.get_or_init(|| {
-        let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).filter(|&v| v > 0).unwrap_or(default);
-        let chunk = env("BURNISH_GRAM_CHUNK", CHUNK as usize) as u32;
-        let chunk = if chunk % 4 == 0 && (16..=56).contains(&chunk) { chunk } else { CHUNK };
-        SplitPolicy { groups: env("BURNISH_GRAM_GROUPS", 256), min_chunks: env("BURNISH_GRAM_MIN_CHUNKS", 8), chunk }
-    })
+impl Default for SplitPolicy {
+    fn default() -> Self {
+        Self { groups: 256, min_chunks: 8, chunk: CHUNK }
+    }
+}
+
+static POLICY: std::sync::Mutex<Option<SplitPolicy>> = std::sync::Mutex::new(None);
+
+/// Sets the process's split policy (for tuning; before the first launch). An invalid chunk
+/// keeps the default chunk.
+pub fn set_split_policy(mut policy: SplitPolicy) {
+    if !(policy.chunk % 4 == 0 && (16..=56).contains(&policy.chunk)) {
+        policy.chunk = CHUNK;
+    }
+    policy.groups = policy.groups.max(1);
+    policy.min_chunks = policy.min_chunks.max(1);
+    *POLICY.lock().unwrap_or_else(|e| e.into_inner()) = Some(policy);
+}
+
+/// The split policy in force.
+pub fn split_policy() -> SplitPolicy {
+    POLICY.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or_default()
 }
 
 static LAUNCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -10,13 +10,15 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::files;
+use super::net::{NetSpec, TransformerNet};
+use super::stylizer::Stylizer;
 use crate::error::{Error, Result};
-use crate::imageio::{self, RgbF32};
-use crate::layers::Tap;
-use crate::loss::{content_loss, gram, style_layer_loss, total_variation};
-use crate::model::netio;
-use crate::model::transformer::{NetSpec, TransformerNet};
-use crate::model::vgg::Vgg19;
+use crate::image::{RgbF32, files::{list_images, load_rgb}, tensor::frame_tensor};
+use crate::loss::{LossConfig, LossTargets, PerceptualLoss};
+use crate::optim::adam::{Adam, AdamConfig};
+use crate::optim::{read_scalars, read_vecs};
+use crate::vgg::Vgg19;
 
 /// Everything that defines a training run (saved with the weights and in checkpoints).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -27,48 +29,49 @@ pub struct TrainConfig {
     pub style_size: u32,
     pub batch: usize,
     pub crop: u32,
-    pub lr: f64,
-    pub beta1: f64,
-    pub beta2: f64,
-    pub eps: f64,
-    pub content_layer: Tap,
-    pub style_layers: Vec<Tap>,
-    pub content_weight: f64,
-    pub style_weight: f64,
-    pub tv_weight: f64,
-    pub feature_scale: f64,
+    #[serde(flatten)]
+    pub adam: AdamConfig,
+    /// The loss; training needs a content layer.
+    #[serde(flatten)]
+    pub loss: LossConfig,
     pub width: usize,
     /// Total iterations (batches) to train for.
     pub iterations: usize,
     pub seed: u64,
-    pub kernels: bool,
 }
 
 impl TrainConfig {
-    /// The calibrated Gatys defaults (content conv_4, style conv_1..5, sw 1e6, cw 1, k 58), batch
-    /// 4 of 256² crops, Adam lr 1e-3.
+    /// The calibrated Gatys loss ([`LossConfig::gatys`]), batch 4 of 256² crops, Adam lr 1e-3.
     pub fn defaults(style: &str) -> Self {
-        use crate::stylize::gatys::{DEFAULT_CONTENT_WEIGHT, DEFAULT_FEATURE_SCALE, DEFAULT_STYLE_WEIGHT};
         Self {
             style: style.into(),
             style_size: 256,
             batch: 4,
             crop: 256,
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            content_layer: Tap { conv: 3, relu: false },
-            style_layers: (0..5).map(|conv| Tap { conv, relu: false }).collect(),
-            content_weight: DEFAULT_CONTENT_WEIGHT,
-            style_weight: DEFAULT_STYLE_WEIGHT,
-            tv_weight: 0.0,
-            feature_scale: DEFAULT_FEATURE_SCALE,
+            adam: AdamConfig::with_lr(1e-3),
+            loss: LossConfig::gatys(),
             width: 32,
             iterations: 40_000,
             seed: 0,
-            kernels: true,
         }
+    }
+
+    /// Checks every option (the bounds the command line documents).
+    pub fn validate(&self) -> Result<()> {
+        self.loss.validate()?;
+        if self.loss.content_layer.is_none() {
+            return Err(Error::InvalidOption("training needs a content layer".into()));
+        }
+        if !(self.adam.lr.is_finite() && self.adam.lr > 0.0) {
+            return Err(Error::InvalidOption("--lr must be positive".into()));
+        }
+        if self.iterations == 0 || self.width == 0 || self.width > 256 || self.batch == 0 || self.batch > 64 {
+            return Err(Error::InvalidOption("--iterations >= 1, --width 1..256, --batch 1..64".into()));
+        }
+        if self.crop < 16 || self.crop > 2048 || self.crop % 4 != 0 {
+            return Err(Error::InvalidOption("--crop must be a multiple of 4 in 16..2048".into()));
+        }
+        Ok(())
     }
 }
 
@@ -81,23 +84,10 @@ pub struct Photos {
 
 impl Photos {
     pub fn scan(dir: &Path) -> Result<Self> {
-        let rd = std::fs::read_dir(dir).map_err(|source| Error::Read { path: dir.into(), source })?;
-        let mut files: Vec<PathBuf> = rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                        matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png" | "webp" | "bmp" | "tif" | "tiff")
-                    })
-            })
-            .collect();
-        files.sort();
-        if files.is_empty() {
-            return Err(Error::InvalidOption(format!(
-                "{} holds no images (.jpg, .jpeg, .png, .webp, .bmp, .tif); point --photos at a folder of training photos",
-                dir.display()
-            )));
-        }
+        let files = list_images(dir).map_err(|e| match e {
+            Error::InvalidOption(m) => Error::InvalidOption(format!("{m}; point --photos at a folder of training photos")),
+            other => other,
+        })?;
         Ok(Self { files, perm: Default::default() })
     }
 
@@ -150,14 +140,14 @@ pub struct StepLosses {
 pub struct Trainer {
     pub cfg: TrainConfig,
     pub net: TransformerNet,
-    m: Vec<Tensor<1>>,
-    v: Vec<Tensor<1>>,
+    adam: Adam,
     /// Iterations done.
     pub iteration: usize,
     /// Samples drawn so far (skipped unreadable photos advance it too).
     pub samples: usize,
     pub history: Vec<StepLosses>,
-    vgg: Vgg19,
+    loss: PerceptualLoss,
+    /// The style's Gram matrices, repeated to the batch once.
     style_grams: Vec<Tensor<3>>,
     device: Device,
     /// Unreadable photos seen (reported once each).
@@ -165,41 +155,21 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A fresh run: seeded initial parameters.
+    /// A fresh run: seeded initial parameters. `vgg` is built for `cfg.loss` ([`LossConfig::vgg`]).
     pub fn new(cfg: TrainConfig, style: &RgbF32, vgg: Vgg19, device: &Device) -> Result<Self> {
         let net = TransformerNet::init(NetSpec::johnson(cfg.width), cfg.seed, device);
-        let zeros = |p: &Tensor<1>| p.zeros_like();
-        let m = net.params.iter().map(zeros).collect();
-        let v = net.params.iter().map(zeros).collect();
-        Self::assemble(cfg, style, vgg, device, net, m, v, 0, 0, Vec::new())
+        let adam = Adam::new(cfg.adam.clone(), &net.params);
+        Self::assemble(cfg, style, vgg, device, net, adam, 0, Vec::new())
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn assemble(
-        cfg: TrainConfig,
-        style: &RgbF32,
-        vgg: Vgg19,
-        device: &Device,
-        net: TransformerNet,
-        m: Vec<Tensor<1>>,
-        v: Vec<Tensor<1>>,
-        iteration: usize,
-        samples: usize,
-        history: Vec<StepLosses>,
-    ) -> Result<Self> {
-        if cfg.batch == 0 || cfg.crop < 16 || cfg.crop % 4 != 0 {
-            return Err(Error::InvalidOption("batch must be at least 1 and the crop a multiple of 4 of at least 16 px".into()));
-        }
-        let mut taps = cfg.style_layers.clone();
-        taps.push(cfg.content_layer);
-        let need = crate::layers::min_side(&taps);
-        if cfg.crop < need || style.width.min(style.height) < need {
-            return Err(Error::InvalidOption(format!("crops and the style image need at least {need} px per side for these layers")));
-        }
-        let sx = crate::stylize::gatys::image_tensor(style, device);
-        // Repeated to the batch once here, not every step.
-        let style_grams = vgg.forward(sx, &cfg.style_layers).into_iter().map(|f| gram(f, cfg.kernels).repeat_dim(0, cfg.batch)).collect();
-        Ok(Self { cfg, net, m, v, iteration, samples, history, vgg, style_grams, device: device.clone(), skipped: Vec::new() })
+    fn assemble(cfg: TrainConfig, style: &RgbF32, vgg: Vgg19, device: &Device, net: TransformerNet, adam: Adam, samples: usize, history: Vec<StepLosses>) -> Result<Self> {
+        cfg.validate()?;
+        let loss = PerceptualLoss::new(cfg.loss.clone(), vgg)?;
+        cfg.loss.check_size(cfg.crop, cfg.crop, "a crop")?;
+        cfg.loss.check_size(style.width, style.height, "the style image (after resizing)")?;
+        let style_grams = loss.style_grams(frame_tensor(style, device), cfg.batch);
+        Ok(Self { iteration: adam.step, cfg, net, adam, samples, history, loss, style_grams, device: device.clone(), skipped: Vec::new() })
     }
 
     /// Draw the next batch [b, 3, crop, crop], skipping unreadable photos.
@@ -212,7 +182,7 @@ impl Trainer {
             let n = self.samples;
             self.samples += 1;
             let path = &photos.files[photos.index(self.cfg.seed, n)];
-            match imageio::load_rgb(path) {
+            match load_rgb(path) {
                 Ok(img) => {
                     data.extend(random_crop(&img, c, self.cfg.seed, n).to_chw());
                     got += 1;
@@ -232,71 +202,50 @@ impl Trainer {
     }
 
     /// One iteration: forward, losses, backward, Adam. Returns the losses (one host read).
-    pub fn step(&mut self, photos: &Photos) -> Result<StepLosses> {
-        let x = self.next_batch(photos)?;
-        let cfg = &self.cfg;
+    pub async fn step(&mut self, photos: &Photos) -> Result<StepLosses> {
+        let x = self.next_batch(photos)?; // [b, 3, crop, crop]
         let params: Vec<Tensor<1>> = self.net.params.iter().map(|p| p.clone().autodiff().require_grad()).collect();
         let net = TransformerNet { spec: self.net.spec.clone(), params: params.clone() };
-        let content_target = self.vgg.forward(x.clone(), &[cfg.content_layer]).remove(0);
-        let y = net.forward(x.autodiff());
-        let vgg = &self.vgg;
-        let mut taps = vec![cfg.content_layer];
-        taps.extend(cfg.style_layers.iter().copied());
-        let mut feats = vgg.forward(y.clone(), &taps).into_iter();
-        let content = content_loss(feats.next().expect("content tap"), content_target.autodiff(), cfg.kernels).mul_scalar(cfg.content_weight);
-        let mut style = Tensor::<1>::zeros([1], &self.device).autodiff();
-        for (f, g) in feats.zip(&self.style_grams) {
-            style = style + style_layer_loss(f, g.clone().autodiff(), cfg.kernels);
-        }
-        let style = style.mul_scalar(cfg.style_weight);
-        let tv = if cfg.tv_weight > 0.0 { total_variation(y).mul_scalar(cfg.tv_weight) } else { Tensor::<1>::zeros([1], &self.device).autodiff() };
-        let total = content.clone() + style.clone() + tv.clone();
-        let grads = total.backward();
-        let r = crate::optim::read_scalars(vec![total.inner(), content.inner(), style.inner(), tv.inner()])?;
+        let targets = LossTargets { content: self.loss.content_target(x.clone()), style_grams: self.style_grams.clone() };
+        let y = net.forward(x.autodiff()); // [b, 3, crop, crop]
+        let terms = self.loss.evaluate(y, &targets);
+        let grads = terms.total.backward();
+        let r = read_scalars(vec![terms.total.inner(), terms.content.inner(), terms.style.inner(), terms.tv.inner()]).await?;
         if !r[0].is_finite() {
             return Err(Error::NonFinite(format!("training loss = {} at iteration {}", r[0], self.iteration + 1)));
         }
-        // Adam (torch.optim.Adam without weight decay).
-        let t = (self.iteration + 1) as i32;
-        let bc1 = 1.0 - cfg.beta1.powi(t);
-        let bc2 = 1.0 - cfg.beta2.powi(t);
-        for (i, p) in params.iter().enumerate() {
-            let g = p.grad(&grads).ok_or_else(|| Error::Device("no gradient for a network parameter".into()))?;
-            let m = self.m[i].clone().mul_scalar(cfg.beta1) + g.clone().mul_scalar(1.0 - cfg.beta1);
-            let v = self.v[i].clone().mul_scalar(cfg.beta2) + (g.clone() * g).mul_scalar(1.0 - cfg.beta2);
-            let denom = v.clone().div_scalar(bc2).sqrt().add_scalar(cfg.eps);
-            self.net.params[i] = self.net.params[i].clone() - (m.clone() / denom).mul_scalar(cfg.lr / bc1);
-            self.m[i] = m;
-            self.v[i] = v;
-        }
+        let grads = params
+            .iter()
+            .map(|p| p.grad(&grads).ok_or_else(|| Error::Device("no gradient for a network parameter".into())))
+            .collect::<Result<Vec<_>>>()?;
+        self.adam.update(&mut self.net.params, grads);
         self.iteration += 1;
         let l = StepLosses { iteration: self.iteration, total: r[0], content: r[1], style: r[2], tv: r[3] };
         self.history.push(l);
         Ok(l)
     }
 
-    /// Stylize one image with the current parameters (no gradients).
-    pub fn preview(&self, img: &RgbF32) -> Result<RgbF32> {
-        let x = crate::stylize::gatys::image_tensor(img, &self.device);
-        let y = self.net.stylize(x);
-        crate::stylize::gatys::tensor_image(&y, img.width, img.height)
+    /// The network as it stands, for stylizing (previews).
+    pub fn stylizer(&self) -> Stylizer {
+        Stylizer::from_net(self.net.clone(), &self.device, format!("training at iteration {}", self.iteration))
     }
 
     /// Everything needed to resume: parameters, Adam moments, counters, config, loss history.
-    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>> {
-        self.checkpoint_from(&crate::optim::read_vecs(self.state_tensors())?)
+    pub async fn checkpoint_bytes(&self) -> Result<Vec<u8>> {
+        self.checkpoint_from(&read_vecs(self.state_tensors()).await?)
     }
 
     /// Parameters, then Adam's m, then v, in the network's order.
     fn state_tensors(&self) -> Vec<Tensor<1>> {
-        self.net.params.iter().chain(&self.m).chain(&self.v).cloned().collect()
+        self.net.params.iter().chain(&self.adam.m).chain(&self.adam.v).cloned().collect()
     }
 
-    /// The checkpoint ([`Trainer::checkpoint_bytes`]) and the model ([`Trainer::model_bytes`]) from
-    /// one read of the parameters and Adam moments.
-    pub fn save_bytes(&self, f16: bool, extra: &[(&str, serde_json::Value)]) -> Result<(Vec<u8>, Vec<u8>)> {
+    /// The checkpoint ([`Trainer::checkpoint_bytes`]) and the model (weights, config and `extra`
+    /// fields such as training time and device in its metadata; f16 halves the size) from one
+    /// read of the parameters and Adam moments.
+    pub async fn save_bytes(&self, f16: bool, extra: &[(&str, serde_json::Value)]) -> Result<(Vec<u8>, Vec<u8>)> {
         let k = self.net.params.len();
-        let host = crate::optim::read_vecs(self.state_tensors())?;
+        let host = read_vecs(self.state_tensors()).await?;
         let checkpoint = self.checkpoint_from(&host)?;
         let model = self.model_from(&host[..k], f16, extra)?;
         Ok((checkpoint, model))
@@ -318,8 +267,8 @@ impl Trainer {
             .map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).expect("consistent sizes")))
             .collect();
         let mut meta = HashMap::new();
-        meta.insert(netio::META_SPEC.into(), serde_json::to_string(&self.net.spec).expect("serialisable"));
-        meta.insert(netio::META_CONFIG.into(), serde_json::to_string(&self.cfg).expect("serialisable"));
+        meta.insert(files::META_SPEC.into(), serde_json::to_string(&self.net.spec).expect("serialisable"));
+        meta.insert(files::META_CONFIG.into(), serde_json::to_string(&self.cfg).expect("serialisable"));
         meta.insert("burnish.iteration".into(), self.iteration.to_string());
         meta.insert("burnish.samples".into(), self.samples.to_string());
         meta.insert("burnish.history".into(), serde_json::to_string(&self.history).expect("serialisable"));
@@ -334,8 +283,8 @@ impl Trainer {
         let (_, header) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| err(format!("corrupt checkpoint: {e}")))?;
         let meta = header.metadata().clone().unwrap_or_default();
         let get = |k: &str| meta.get(k).cloned().ok_or_else(|| err(format!("not a burnish training checkpoint (no {k})")));
-        let saved: TrainConfig = serde_json::from_str(&get(netio::META_CONFIG)?).map_err(|e| err(format!("bad config: {e}")))?;
-        let spec: NetSpec = serde_json::from_str(&get(netio::META_SPEC)?).map_err(|e| err(format!("bad spec: {e}")))?;
+        let saved: TrainConfig = serde_json::from_str(&get(files::META_CONFIG)?).map_err(|e| err(format!("bad config: {e}")))?;
+        let spec: NetSpec = serde_json::from_str(&get(files::META_SPEC)?).map_err(|e| err(format!("bad spec: {e}")))?;
         if (TrainConfig { iterations: cfg.iterations, ..saved.clone() }) != cfg {
             return Err(Error::InvalidOption(format!(
                 "--resume: the options differ from the checkpoint's ({}); resume with the same style and options (only --iterations may change)",
@@ -347,7 +296,7 @@ impl Trainer {
         let history: Vec<StepLosses> = serde_json::from_str(&get("burnish.history")?).map_err(|e| err(format!("bad history: {e}")))?;
         let load = |name: &str, n: usize| -> Result<Tensor<1>> {
             let view = st.tensor(name).map_err(|_| err(format!("tensor {name} is missing")))?;
-            let v = crate::model::weights::decode(view.dtype(), view.data()).map_err(|e| err(e))?;
+            let v = crate::vgg::weights::decode(view.dtype(), view.data()).map_err(err)?;
             if v.len() != n {
                 return Err(err(format!("tensor {name} has {} values, expected {n}", v.len())));
             }
@@ -361,13 +310,8 @@ impl Trainer {
             v.push(load(&format!("adam.v.{name}"), n)?);
         }
         let net = TransformerNet { spec, params: p };
-        Self::assemble(cfg, style, vgg, device, net, m, v, iteration, samples, history)
-    }
-
-    /// The trained network for shipping/stylizing: weights plus config and `extra` fields (e.g.
-    /// training time and device) in its metadata (f16 halves the size).
-    pub fn model_bytes(&self, f16: bool, extra: &[(&str, serde_json::Value)]) -> Result<Vec<u8>> {
-        self.model_from(&self.net.values()?, f16, extra)
+        let adam = Adam { config: cfg.adam.clone(), step: iteration, m, v };
+        Self::assemble(cfg, style, vgg, device, net, adam, samples, history)
     }
 
     fn model_from(&self, values: &[Vec<f32>], f16: bool, extra: &[(&str, serde_json::Value)]) -> Result<Vec<u8>> {
@@ -379,6 +323,6 @@ impl Trainer {
         if let Some(l) = self.history.last() {
             config["final_losses"] = serde_json::to_value(l).expect("serialisable");
         }
-        netio::to_safetensors(&self.net.spec, values, Some(&config), f16)
+        files::to_safetensors(&self.net.spec, values, Some(&config), f16)
     }
 }

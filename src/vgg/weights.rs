@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::layers::VGG19_CONVS;
+use super::taps::VGG19_CONVS;
 
 /// How the network expects its input.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -24,6 +24,17 @@ impl InputConvention {
         match self {
             InputConvention::CaffeBgr => ([123.68 / 255.0, 116.779 / 255.0, 103.939 / 255.0], [1.0 / 255.0; 3]),
             InputConvention::TorchvisionRgb => ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+        }
+    }
+
+    /// The feature scale k that gives the seed's loss weights their meaning on a network of this
+    /// convention (README, "Calibration"): 58 ≈ 255 × 0.226 maps the Caffe input scale (±128)
+    /// onto torchvision's (±2, the scale the seed's weights were tuned for); torchvision's own
+    /// network needs none.
+    pub fn calibrated_feature_scale(&self) -> f64 {
+        match self {
+            InputConvention::CaffeBgr => 58.0,
+            InputConvention::TorchvisionRgb => 1.0,
         }
     }
 }

@@ -1,2 +1,0 @@
-pub mod gatys;
-pub mod train;
