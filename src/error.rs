@@ -38,6 +38,15 @@ pub enum Error {
     #[error("device error: {0}. Try --device cpu.")]
     Device(String),
 
+    #[error("{program} was not found: install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg; Windows: winget install ffmpeg) and put ffmpeg and ffprobe on PATH")]
+    NoFfmpeg { program: String },
+
+    #[error("{path} is not a readable video ({reason}). Check the file, or re-encode it with ffmpeg.")]
+    BadVideo { path: PathBuf, reason: String },
+
+    #[error("ffmpeg failed on {path}: {reason}")]
+    Ffmpeg { path: PathBuf, reason: String },
+
     #[error("the optimisation produced non-finite values ({0}). Lower the style weight or use --line-search strong-wolfe.")]
     NonFinite(String),
 }

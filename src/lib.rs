@@ -3,14 +3,17 @@
 //! The data flow, one module a stage:
 //!
 //! ```text
-//! source (image file, embedded image, canvas)   image::files, image::frame
+//! source (image file, video, embedded image)    image::files, frames (ffmpeg, image sequences)
 //!   -> preprocess: frame -> tensor              image::tensor
 //!   -> model: VGG19 loss network                vgg
 //!            | feed-forward TransformerNet      feedforward
 //!   -> loss: Gram, content, style, TV           loss (WGSL kernels in loss::kernels)
 //!   -> optimiser: L-BFGS, Adam                  optim (driven by gatys, feedforward::train)
 //!   -> postprocess: tensor -> frame             image::tensor
-//!   -> sink (image file, sheet, canvas)         image::files, sheet
+//!   -> sink (image file, video, frames, sheet)  image::files, frames, sheet
+//!
+//! Every feed-forward mode runs source -> stage (stylize, post-process, stabilise) -> sink
+//! ([`frames`]).
 //! ```
 //!
 //! The core is async: every GPU read is awaited, so the same code runs in a browser. The native
@@ -19,6 +22,7 @@
 pub mod device;
 pub mod error;
 pub mod feedforward;
+pub mod frames;
 pub mod gatys;
 pub mod image;
 pub mod loss;

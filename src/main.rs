@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Command::Texture { style, output, size, gatys } => gatys::texture(&style, &output, &size, &gatys, stop),
         Command::Ablation { study, gatys } => studies::ablation(&study, &gatys, stop),
         Command::Calibrate { study, gatys } => studies::calibrate(&study, &gatys, stop),
-        Command::Stylize { inputs, output, model, size, device, quiet } => feedforward::stylize(&inputs, &output, &model, size, device, quiet),
+        Command::Stylize { inputs, output, model, size, frames, compute } => feedforward::stylize(&inputs, &output, &model, size, &frames, &compute, stop),
         Command::Styles => feedforward::styles(),
         Command::Export { model, output, f16 } => feedforward::export(&model, &output, f16),
         Command::Train(args) => feedforward::train(&args, stop),

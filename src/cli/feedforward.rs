@@ -14,6 +14,11 @@ use burnish::feedforward::files as netfiles;
 use burnish::feedforward::shipped::{SHIPPED, resolve};
 use burnish::feedforward::train::{Photos, StepLosses, TrainConfig, Trainer};
 use burnish::feedforward::Stylizer;
+use burnish::frames::ffmpeg::{Audio, VideoSink, VideoSource, audio_plan, is_video_file, output_muxer, probe};
+use burnish::frames::files::FrameFolder;
+use burnish::frames::{self, FrameSink, FrameStage, PostProcess, StabilizeConfig, Stabilizer};
+use burnish::image::frame::fit_max_side;
+use burnish::optim::Flow;
 use burnish::image::RgbF32;
 use burnish::image::files::{self, IMAGE_EXTENSIONS, check_side, is_image_file, list_images};
 use burnish::loss::LossConfig;
@@ -23,7 +28,7 @@ use burnish::vgg::VggWeights;
 use burnish::vgg::taps::{Tap, parse_layer_list};
 
 use super::progress::{Progress, losses_message};
-use super::{DeviceArg, TrainArgs, select_device};
+use super::{Compute, FrameArgs, Switch, TrainArgs, select_device};
 
 pub fn styles() -> Result<ExitCode> {
     if SHIPPED.is_empty() {
@@ -75,28 +80,41 @@ fn stylize_jobs(inputs: &[PathBuf], output: &Path) -> Result<Vec<(PathBuf, PathB
     Ok(jobs)
 }
 
-pub fn stylize(inputs: &[PathBuf], output: &Path, model: &str, size: Option<u32>, device: DeviceArg, quiet: bool) -> Result<ExitCode> {
-    let jobs = stylize_jobs(inputs, output)?;
+/// The post-processing the options ask for (checked).
+fn post_process(frames: &FrameArgs) -> Result<PostProcess> {
+    if !(0.0..=1.0).contains(&frames.strength) {
+        anyhow::bail!("invalid option: --strength {}: use 0..1", frames.strength);
+    }
+    Ok(PostProcess { strength: frames.strength, preserve_colour: frames.preserve_colour })
+}
+
+pub fn stylize(inputs: &[PathBuf], output: &Path, model: &str, size: Option<u32>, frames: &FrameArgs, compute: &Compute, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     if let Some(s) = size {
         check_side("--size", s)?;
     }
+    let post = post_process(frames)?;
+    if inputs.iter().any(|i| is_video_file(i)) {
+        if inputs.len() > 1 {
+            anyhow::bail!("stylize one video at a time (got {} inputs)", inputs.len());
+        }
+        return stylize_video(&inputs[0], output, model, size, post, frames, compute, stop);
+    }
+    let jobs = stylize_jobs(inputs, output)?;
+    let quiet = compute.quiet;
     let file = resolve(model)?;
-    let sel = select_device(device, quiet)?;
+    let sel = select_device(compute)?;
     if !quiet {
         eprintln!("model: {} ({}, width {}, {} parameters)", file.source, file.format, file.spec.width, file.spec.parameter_count());
     }
     let stylizer = Stylizer::new(file, &sel.device);
+    let mut stage = FrameStage { stylizer: &stylizer, size, post, stabilizer: None };
     let t0 = Instant::now();
     let mut failed = 0;
     for (i, (input, out)) in jobs.iter().enumerate() {
         let result = (|| -> Result<(u32, u32, f64)> {
-            let img = files::load_rgb(input)?;
-            let img = match size {
-                Some(s) => img.resize_max_side(s),
-                None => img,
-            };
+            let img = stage.prepare(files::load_rgb(input)?);
             let t = Instant::now();
-            let styled = stylizer.frame(&img)?;
+            let styled = stage.process(std::slice::from_ref(&img))?.remove(0);
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             files::save_rgb(out, &styled)?;
             Ok((img.width, img.height, ms))
@@ -114,6 +132,95 @@ pub fn stylize(inputs: &[PathBuf], output: &Path, model: &str, size: Option<u32>
         eprintln!("stylized {} of {} images in {:.1} s", jobs.len() - failed, jobs.len(), t0.elapsed().as_secs_f64());
     }
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// A video through the frame pipeline: ffmpeg decodes, the network stylizes (batched), ffmpeg
+/// encodes with the input's audio; or the frames go to a folder of PNGs.
+#[allow(clippy::too_many_arguments)]
+fn stylize_video(input: &Path, output: &Path, model: &str, size: Option<u32>, post: PostProcess, args: &FrameArgs, compute: &Compute, stop: Arc<AtomicBool>) -> Result<ExitCode> {
+    let quiet = compute.quiet;
+    let to_video = is_video_file(output);
+    if to_video {
+        output_muxer(output)?;
+    }
+    let info = probe(input)?;
+    let frame_size = size.map(|s| fit_max_side(info.width, info.height, s)).unwrap_or((info.width, info.height));
+    Stylizer::check_size(frame_size.0, frame_size.1)?;
+    let file = resolve(model)?;
+    let sel = select_device(compute)?;
+    let stylizer = Stylizer::new(file, &sel.device);
+    let audio = if to_video { audio_plan(input, &info, output_muxer(output)?)? } else { Audio::None };
+    if !quiet {
+        eprintln!(
+            "video: {}x{} at {:.3} frames/s, {:.2} s, {} frames{}{}; model {}",
+            info.width,
+            info.height,
+            info.fps(),
+            info.duration,
+            info.frames,
+            if info.rotation != 0 { format!(", rotated {}°", info.rotation) } else { String::new() },
+            match audio {
+                Audio::None if !info.audio.is_empty() => ", audio dropped (frames only)".to_string(),
+                Audio::None => ", no audio".to_string(),
+                Audio::Copy => format!(", audio ({}) copied", info.audio.join(", ")),
+                Audio::Aac => format!(", audio ({}) re-encoded to AAC: the container does not take it as it is", info.audio.join(", ")),
+            },
+            stylizer.source,
+        );
+    }
+    let mut sink: Box<dyn FrameSink> = if to_video {
+        Box::new(VideoSink::create(output, frame_size, info.frame_rate, Some((input, audio)))?)
+    } else {
+        Box::new(FrameFolder::create(output)?)
+    };
+    let mut source = VideoSource::open(input, &info)?;
+    let stabilizer = (args.stabilize == Switch::On).then(|| Stabilizer::new(StabilizeConfig::default()));
+    let mut stage = FrameStage { stylizer: &stylizer, size, post, stabilizer };
+    let batch = args.batch.unwrap_or(if sel.in_host_memory() { 1 } else { 4 }).max(1);
+    let mut progress = Progress::new("stylize", "frames", info.frames as u64, 0, quiet);
+    let stats = frames::run(&mut source, &mut stage, sink.as_mut(), batch, &mut |n| {
+        progress.update(n as u64, "");
+        if stop.load(Ordering::SeqCst) { Flow::Stop } else { Flow::Continue }
+    });
+    progress.finish();
+    // Stopped by Ctrl-C (or killed ffmpeg after it): no partial output either way.
+    if stop.load(Ordering::SeqCst) || stats.as_ref().is_ok_and(|s| s.stopped) {
+        drop(sink);
+        eprintln!("interrupted: no output written");
+        return Ok(ExitCode::from(130));
+    }
+    let stats = stats?;
+    drop(sink);
+    if !quiet {
+        eprintln!(
+            "stylized {} frames in {:.1} s ({:.2} frames/s; the network and post-processing {:.0} % of it) -> {}",
+            stats.frames,
+            stats.seconds,
+            stats.frames as f64 / stats.seconds.max(1e-9),
+            100.0 * stats.stage_seconds / stats.seconds.max(1e-9),
+            output.display()
+        );
+    }
+    if let Some(path) = &args.report {
+        let report = serde_json::json!({
+            "mode": "stylize-video",
+            "input": input,
+            "output": output,
+            "video": info,
+            "frame_size": [frame_size.0, frame_size.1],
+            "audio": audio,
+            "model": stylizer.source,
+            "adapter": sel.info,
+            "batch": batch,
+            "post": post,
+            "stabilize": stage.stabilizer.as_ref().map(|s| s.config),
+            "stats": stats,
+            "frames_per_second": stats.frames as f64 / stats.seconds.max(1e-9),
+            "stage_ms_per_frame": 1e3 * stats.stage_seconds / stats.frames.max(1) as f64,
+        });
+        files::write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
@@ -154,12 +261,12 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     if !a.resume && ckpt_path.exists() {
         anyhow::bail!("{} already holds a checkpoint: pass --resume to continue it, or choose another --out", a.out.display());
     }
-    let sel = select_device(a.device, a.quiet)?;
+    let sel = select_device(&a.compute)?;
     let vgg = cfg.loss.vgg(&VggWeights::embedded()?, &sel.device);
     let mut trainer = if a.resume {
         let bytes = std::fs::read(&ckpt_path).with_context(|| format!("--resume: cannot read {}", ckpt_path.display()))?;
         let t = Trainer::resume(&bytes, &ckpt_path, cfg.clone(), &style, vgg, &sel.device)?;
-        if !a.quiet {
+        if !a.compute.quiet {
             eprintln!("resuming at iteration {} of {}", t.iteration, cfg.iterations);
         }
         t
@@ -168,7 +275,7 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     };
     let config_json = serde_json::json!({ "train": &cfg, "device": &sel.info, "photos": a.photos, "photo_count": photos.files.len() });
     files::write_atomic(&a.out.join("config.json"), serde_json::to_string_pretty(&config_json)?.as_bytes())?;
-    if !a.quiet {
+    if !a.compute.quiet {
         eprintln!(
             "training {} (width {}, {} parameters) on {} photos, batch {} of {}², {} iterations",
             cfg.style,
@@ -181,7 +288,7 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
         );
     }
     let start_it = trainer.iteration;
-    let mut progress = Progress::new("train", "it", cfg.iterations as u64, start_it as u64, a.quiet);
+    let mut progress = Progress::new("train", "it", cfg.iterations as u64, start_it as u64, a.compute.quiet);
     let t0 = Instant::now();
     let mut seconds_before: f64 = config_seconds(&a.out);
     let mut reported_skips = 0;
@@ -211,7 +318,7 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     progress.finish();
     write_preview(&trainer, &preview_img, &a.out)?;
     let secs = t0.elapsed().as_secs_f64();
-    if !a.quiet {
+    if !a.compute.quiet {
         let l = trainer.history.last().copied().unwrap_or_default();
         eprintln!(
             "trained {} iterations in {:.0} s ({:.3} it/s), now at {}/{}: loss {:.3e} (content {:.3e}, style {:.3e}); wrote {}",

@@ -117,7 +117,7 @@ impl Loaded {
             Some(p) => VggWeights::from_file(p)?,
             None => VggWeights::embedded()?,
         };
-        let device = select_device(args.device, args.quiet)?;
+        let device = select_device(&args.compute)?;
         let vgg = loss.vgg(&weights, &device.device);
         Ok(Self { device, weights, vgg })
     }
@@ -171,7 +171,7 @@ fn finish(args: &GatysArgs, ctx: &Loaded, cfg: &RunConfig, out: &RunOutput, outp
     let seconds = t0.elapsed().as_secs_f64();
     files::save_rgb(output, &out.image)?;
     let f = out.final_losses;
-    if !args.quiet {
+    if !args.compute.quiet {
         eprintln!(
             "{}: {} evaluations in {:.1} s ({:.1} ms/evaluation); loss {:.4e} (content {:.4e}, style {:.4e}); wrote {}",
             mode,
@@ -242,8 +242,8 @@ pub struct CliObserver {
 impl CliObserver {
     pub fn new(args: &GatysArgs, output: &Path, stop: Arc<AtomicBool>, label: &str) -> Self {
         Self {
-            progress: Progress::new(label, "evals", args.evaluations as u64, 0, args.quiet),
-            quiet: args.quiet,
+            progress: Progress::new(label, "evals", args.evaluations as u64, 0, args.compute.quiet),
+            quiet: args.compute.quiet,
             save_every: args.save_every.filter(|n| *n > 0),
             output: output.to_path_buf(),
             stop,

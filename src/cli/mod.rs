@@ -99,12 +99,13 @@ pub enum Command {
         #[command(flatten)]
         gatys: GatysArgs,
     },
-    /// Stylize images (or folders of images) in one pass with a feed-forward network.
+    /// Stylize images, folders of images or a video in one pass per frame with a feed-forward network.
     Stylize {
-        /// Input images and/or folders of images.
+        /// Input images and/or folders of images, or one video (.mp4, .mov, .mkv, .webm, .avi, .mpg).
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// Output: an image file for a single input image, else a folder (created if needed).
+        /// Output: an image file for a single input image, a video file (.mp4, .mov, .mkv) or a
+        /// folder of numbered PNG frames for a video, else a folder (created if needed).
         #[arg(short, long)]
         output: PathBuf,
         /// A shipped style (see `burnish styles`), or a network file: burnish .safetensors,
@@ -114,12 +115,10 @@ pub enum Command {
         /// Scale each input so its largest side is at most this many pixels (default: as it is).
         #[arg(long)]
         size: Option<u32>,
-        /// Compute device.
-        #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
-        device: DeviceArg,
-        /// No progress output.
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        frames: FrameArgs,
+        #[command(flatten)]
+        compute: Compute,
     },
     /// List the shipped styles.
     Styles,
@@ -197,15 +196,49 @@ pub struct TrainArgs {
     /// Stop after this many seconds (checkpointing first), e.g. to fit a time slot.
     #[arg(long)]
     pub max_seconds: Option<f64>,
-    /// Compute device.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
-    pub device: DeviceArg,
     /// Use burn's plain tensor ops for the Gram matrix and losses instead of the WGSL kernels.
     #[arg(long)]
     pub no_kernels: bool,
-    /// No progress bar.
+    #[command(flatten)]
+    pub compute: Compute,
+}
+
+/// Where to compute and how much to say (every subcommand that computes).
+#[derive(Args, Debug, Clone)]
+pub struct Compute {
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
+    /// No progress output.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// What happens to each stylized frame.
+#[derive(Args, Debug, Clone)]
+pub struct FrameArgs {
+    /// Blend of the stylized frame and the original: 1 = fully stylized, 0 = the original.
+    #[arg(long, default_value_t = 1.0)]
+    pub strength: f32,
+    /// Keep the original's colours: the stylized luminance with the original's chroma.
+    #[arg(long, alias = "preserve-color")]
+    pub preserve_colour: bool,
+    /// Video: blend each output with the previous one where the input did not move (less
+    /// flicker; reset on scene cuts).
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub stabilize: Switch,
+    /// Video: frames per network pass (default: 4 on a GPU, 1 on the CPU).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Video: write a JSON report (frames, time, frames/s, the network's share, the video's properties).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 /// The inputs of a study that renders one sheet.
@@ -259,9 +292,6 @@ pub struct GatysArgs {
     /// VGG19 weights: burnish's safetensors or torchvision's vgg19 (.pth / .safetensors). Default: embedded.
     #[arg(long)]
     pub weights: Option<PathBuf>,
-    /// Compute device.
-    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
-    pub device: DeviceArg,
     /// Also write the image every N evaluations (as OUT-stem.eN.ext).
     #[arg(long)]
     pub save_every: Option<usize>,
@@ -274,9 +304,8 @@ pub struct GatysArgs {
     /// Use burn's plain tensor ops for the Gram matrix and losses instead of burnish's WGSL kernels.
     #[arg(long)]
     pub no_kernels: bool,
-    /// No progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub compute: Compute,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,12 +348,12 @@ impl From<DeviceArg> for DeviceChoice {
 
 /// The device for `--device`, with its notes and name printed unless quiet.
 /// `BURNISH_CPU_BACKEND=ndarray` puts CPU work on burn's ndarray backend instead of flex (to compare).
-pub fn select_device(arg: DeviceArg, quiet: bool) -> anyhow::Result<ComputeDevice> {
-    let mut sel = device::select(arg.into())?;
+pub fn select_device(compute: &Compute) -> anyhow::Result<ComputeDevice> {
+    let mut sel = device::select(compute.device.into())?;
     if sel.in_host_memory() && std::env::var("BURNISH_CPU_BACKEND").as_deref() == Ok("ndarray") {
         sel = ComputeDevice { notes: sel.notes, ..device::cpu_backend(CpuBackend::NdArray) };
     }
-    if !quiet {
+    if !compute.quiet {
         for note in &sel.notes {
             eprintln!("note: {note}");
         }

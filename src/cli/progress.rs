@@ -55,7 +55,8 @@ impl Progress {
             let rate = done / self.start.elapsed().as_secs_f64().max(1e-9);
             let eta = self.total.saturating_sub(pos) as f64 / rate.max(1e-9);
             let unit = self.unit;
-            eprintln!("{} {pos}/{} {unit}, {rate:.3} {unit}/s, ETA {eta:.0} s: {msg}", self.label, self.total);
+            let msg = if msg.is_empty() { String::new() } else { format!(": {msg}") };
+            eprintln!("{} {pos}/{} {unit}, {rate:.3} {unit}/s, ETA {eta:.0} s{msg}", self.label, self.total);
             self.last_line = Some((Instant::now(), pos));
         }
     }

@@ -74,7 +74,7 @@ pub fn ablation(study: &Study, args: &GatysArgs, stop: Arc<AtomicBool>) -> Resul
     let mut results: Vec<(String, RunOutput)> = Vec::new();
     let n = jobs.len();
     for (i, (label, cfg, is_transfer)) in jobs.into_iter().enumerate() {
-        if !args.quiet {
+        if !args.compute.quiet {
             eprintln!("ablation run {}/{}: {label}", i + 1, n);
         }
         let c = if is_transfer { Some(&content) } else { None };
@@ -102,7 +102,7 @@ pub fn ablation(study: &Study, args: &GatysArgs, stop: Arc<AtomicBool>) -> Resul
     let row4 = vec![cell(7), cell(8), Cell { image: sheet::diff_image(&a, &b, 4.0), caption: vec!["|seed1 - seed2| x4".into(), format!("mean {mad:.1}/255")] }];
     let title = format!("burnish ablation: {} evals, sw {:.0e}, k {}, init noise", base.evaluations, base.loss.style_weight, base.loss.feature_scale);
     files::save_rgb8(output, &sheet::grid(&title, &[row1, row2, row3, row4]))?;
-    if !args.quiet {
+    if !args.compute.quiet {
         eprintln!("ablation: {} runs in {:.1} s on {}; wrote {}", n, t0.elapsed().as_secs_f64(), ctx.device.info, output.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -119,7 +119,7 @@ pub fn calibrate(study: &Study, args: &GatysArgs, stop: Arc<AtomicBool>) -> Resu
     let ctx = Loaded::new(args, &base.loss)?;
     let t0 = Instant::now();
     let run = |label: &str, cfg: &RunConfig, with_content: bool, size: (u32, u32)| {
-        if !args.quiet {
+        if !args.compute.quiet {
             eprintln!("calibration run: {label}");
         }
         run_one(&ctx, args, output, &stop, label, cfg, with_content.then_some(&content), &style_small, size)
@@ -161,7 +161,7 @@ pub fn calibrate(study: &Study, args: &GatysArgs, stop: Arc<AtomicBool>) -> Resu
     row3.push(Cell { image: plot, caption: vec!["style loss per evaluation".into()] });
     let title = format!("burnish calibration: content conv_4, style conv_1..5, {} evaluations, init content", base.evaluations);
     files::save_rgb8(output, &sheet::grid(&title, &[row1, row2, row3]))?;
-    if !args.quiet {
+    if !args.compute.quiet {
         eprintln!("calibration: {:.1} s on {}; wrote {}", t0.elapsed().as_secs_f64(), ctx.device.info, output.display());
     }
     Ok(ExitCode::SUCCESS)
