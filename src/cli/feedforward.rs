@@ -139,9 +139,10 @@ pub fn stylize(inputs: &[PathBuf], output: &Path, model: &str, size: Option<u32>
 #[allow(clippy::too_many_arguments)]
 fn stylize_video(input: &Path, output: &Path, model: &str, size: Option<u32>, post: PostProcess, args: &FrameArgs, compute: &Compute, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     let quiet = compute.quiet;
-    let to_video = is_video_file(output);
+    // A video goes to a video file, or (no extension) to a folder of PNG frames.
+    let to_video = output.extension().is_some();
     if to_video {
-        output_muxer(output)?;
+        output_muxer(output).map_err(|e| anyhow::anyhow!("{e}, or a folder name for PNG frames"))?;
     }
     let info = probe(input)?;
     let frame_size = size.map(|s| fit_max_side(info.width, info.height, s)).unwrap_or((info.width, info.height));
