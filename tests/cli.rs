@@ -174,34 +174,12 @@ fn texture_report_and_plot() {
 
 #[test]
 fn ctrl_c_writes_the_current_image() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("interrupted.png");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_burnish"))
-        .args(["transfer", &asset("bunny.jpg"), &asset("starry_night.jpg"), "-o", s(&out), "--size", "32", "--evaluations", "100000", "--device", "cpu"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    // Wait for the first progress line, then interrupt as a terminal's Ctrl-C would.
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains("evals") {
-            break;
-        }
-    }
-    let st = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(st.success());
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{log}");
+    // Interrupted at the first progress line.
+    let args = ["transfer", &asset("bunny.jpg"), &asset("starry_night.jpg"), "-o", s(&out), "--size", "32", "--evaluations", "100000", "--device", "cpu"];
+    let (code, log) = common::interrupt_after(&args, "evals");
+    assert_eq!(code, Some(130), "{log}");
     assert!(log.contains("interrupted"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
     let img = image::open(&out).expect("the current image was written");
@@ -322,7 +300,6 @@ fn train_checkpoints_resumes_and_its_model_stylizes() {
 
 #[test]
 fn ctrl_c_during_training_saves_a_checkpoint_that_resumes() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let photos = dir.path().join("photos");
     std::fs::create_dir(&photos).unwrap();
@@ -340,23 +317,9 @@ fn ctrl_c_during_training_saves_a_checkpoint_that_resumes() {
         }
         v
     };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_burnish")).args(args(false)).stderr(std::process::Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains(" it/s") {
-            break;
-        }
-    }
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    assert_eq!(child.wait().unwrap().code(), Some(130), "{log}");
+    let first = args(false);
+    let (code, log) = common::interrupt_after(&first.iter().map(String::as_str).collect::<Vec<_>>(), " it/s");
+    assert_eq!(code, Some(130), "{log}");
     assert!(log.contains("checkpoint saved") && !log.contains("panicked"), "{log}");
     let done = std::fs::read_to_string(run.join("losses.csv")).unwrap().lines().count() - 1;
     assert!(done >= 1, "{log}");

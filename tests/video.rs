@@ -188,32 +188,12 @@ fn bad_videos_fail_cleanly_and_leave_nothing() {
 
 #[test]
 fn ctrl_c_midway_leaves_no_output_and_no_ffmpeg() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let input = clip(d, "long.mp4", "64x48", 25, 20.0, true);
     let out = d.join("out.mp4");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_burnish"))
-        .args(["stylize", s(&input), "-o", s(&out), "--device", "cpu"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut log = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        log.push_str(&line);
-        log.push('\n');
-        if line.contains(" frames/s") {
-            break;
-        }
-    }
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
-    for line in lines {
-        log.push_str(&line.unwrap());
-        log.push('\n');
-    }
-    assert_eq!(child.wait().unwrap().code(), Some(130), "{log}");
+    let (code, log) = common::interrupt_after(&["stylize", s(&input), "-o", s(&out), "--device", "cpu"], " frames/s");
+    assert_eq!(code, Some(130), "{log}");
     assert!(log.contains("no output written") && !log.contains("panicked"), "{log}");
     assert!(!out.exists());
     assert!(leftovers(d).is_empty(), "{:?}", leftovers(d));

@@ -74,3 +74,28 @@ pub fn diff(a: &[f32], b: &[f32]) -> (f32, f32) {
 pub fn gatys_run(vgg: &Vgg19, cfg: &RunConfig, content: Option<&RgbF32>, style: &RgbF32, size: (u32, u32), device: &ComputeDevice, observer: &mut dyn Observer) -> RunOutput {
     burnish::block_on(GatysRun::new(vgg, cfg, content, style, size, device).unwrap().run(observer)).unwrap()
 }
+
+/// Runs burnish with `args`, waits for a line of its stderr containing `marker` (a progress
+/// line), interrupts it as a terminal's Ctrl-C would (SIGINT), and returns its exit code and
+/// everything it printed to stderr.
+pub fn interrupt_after(args: &[&str], marker: &str) -> (Option<i32>, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burnish")).args(args).stderr(Stdio::piped()).spawn().expect("run burnish");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains(marker) {
+            break;
+        }
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    for line in lines {
+        log.push_str(&line.unwrap());
+        log.push('\n');
+    }
+    (child.wait().unwrap().code(), log)
+}
