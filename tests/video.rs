@@ -201,3 +201,41 @@ fn ctrl_c_midway_leaves_no_output_and_no_ffmpeg() {
     let running = Command::new("pgrep").args(["-f", s(d)]).output().unwrap();
     assert!(running.stdout.is_empty(), "ffmpeg left running: {}", String::from_utf8_lossy(&running.stdout));
 }
+
+#[test]
+fn a_shared_clip_keeps_its_frames_and_audio_at_another_size() {
+    let input = common::shared("video/bigbuckbunny.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bunny.mp4");
+    let o = burnish(&["stylize", s(&input), "-o", s(&out), "--size", "96", "--device", "cpu", "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (video(&input), video(&out));
+    assert_eq!((b["nb_frames"].as_str(), a["nb_frames"].as_str()), (Some("132"), Some("132")));
+    assert_eq!(b["avg_frame_rate"], a["avg_frame_rate"]);
+    assert!((num(&b["duration"]) - num(&a["duration"])).abs() < 1e-3, "{} vs {}", b["duration"], a["duration"]);
+    // 1280x720 at --size 96: 96x54, as image mode scales it.
+    assert_eq!((b["width"].as_u64(), b["height"].as_u64()), (Some(96), Some(54)));
+    assert!(audio_bytes(&input) == audio_bytes(&out), "the audio packets differ");
+}
+
+#[test]
+fn audio_the_container_refuses_is_re_encoded_to_aac_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // PCM audio in Matroska; MP4 does not take PCM.
+    let input = d.join("pcm.mkv");
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=32x24:rate=10:duration=1", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", s(&input)]);
+    let out = d.join("out.mp4");
+    let o = burnish(&["stylize", s(&input), "-o", s(&out), "--device", "cpu"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("re-encoded to AAC"), "{err}");
+    let audio: Vec<_> = streams(&out).into_iter().filter(|s| s["codec_type"] == "audio").collect();
+    assert_eq!(audio.len(), 1);
+    assert_eq!(audio[0]["codec_name"], "aac");
+    // Into Matroska the same audio is copied as it is.
+    let out = d.join("out.mkv");
+    let o = burnish(&["stylize", s(&input), "-o", s(&out), "--device", "cpu"]);
+    assert!(o.status.success() && String::from_utf8_lossy(&o.stderr).contains("copied"));
+    assert!(audio_bytes(&input) == audio_bytes(&out));
+}
