@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Styles => feedforward::styles(),
         Command::Export { model, output, f16 } => feedforward::export(&model, &output, f16),
         Command::Train(args) => feedforward::train(&args, stop),
+        Command::Evaluate(args) => feedforward::evaluate(&args, stop),
     };
     match result {
         Ok(code) => code,

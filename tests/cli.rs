@@ -352,3 +352,68 @@ fn shipped_styles_are_listed_and_the_default_stylizes() {
     let mad = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| (*x as f64 - *y as f64).abs()).sum::<f64>() / a.as_raw().len() as f64;
     assert!(mad > 10.0, "the output should differ from the input: mean |diff| {mad}");
 }
+
+#[test]
+fn evaluate_writes_its_report_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photos = d.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(asset("bunny.jpg"), photos.join("a.jpg")).unwrap();
+    std::fs::copy(shared("photos/bsds500__test_100007.jpg"), photos.join("b.jpg")).unwrap();
+    let (report, sheet) = (d.join("r.json"), d.join("sheet.png"));
+    let style = asset("starry_night.jpg");
+    let run = |model: &str, style: &str, photos: &str| {
+        burnish(&["evaluate", model, "--style", style, "--photos", photos, "--size", "48", "--gatys", "3", "--report", s(&report), "--sheet", s(&sheet), "--device", "cpu", "-q"])
+    };
+    let o = run("scream", &style, s(&photos));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(r["per_photo"].as_array().unwrap().len(), 2);
+    for who in ["network", "gatys"] {
+        for key in ["structure", "style_distance"] {
+            assert!(r["geometric_mean"][who][key].as_f64().unwrap() > 0.0, "{who} {key}: {r}");
+        }
+    }
+    assert_eq!(r["loss_settings_from"], "the model's training config");
+    assert_eq!(image::open(&sheet).unwrap().height() > 96, true);
+    std::fs::remove_file(&report).unwrap();
+    std::fs::remove_file(&sheet).unwrap();
+    let text = d.join("style.jpg");
+    std::fs::write(&text, "not a picture").unwrap();
+    assert_clean_error(&run("scream", s(&text), s(&photos)), "not a readable image");
+    assert_clean_error(&run("scream", &style, s(&d.join("nope"))), "cannot read");
+    let bad = d.join("bad.safetensors");
+    std::fs::write(&bad, b"garbage garbage garbage garbage").unwrap();
+    assert_clean_error(&run(s(&bad), &style, s(&photos)), "bad.safetensors");
+    assert!(!report.exists() && !sheet.exists(), "no partial report");
+}
+
+#[test]
+fn train_init_starts_from_every_network_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photos = d.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(asset("bunny.jpg"), photos.join("a.jpg")).unwrap();
+    let exported = d.join("tnet_w4.safetensors");
+    let tnet = format!("{}/tests/fixtures/tnet_w4.pth", env!("CARGO_MANIFEST_DIR"));
+    assert!(burnish(&["export", &tnet, "-o", s(&exported)]).status.success());
+    let ml5 = shared("reference-models/ml5-fast-style-transfer/wave");
+    for (k, init) in ["scream", tnet.as_str(), s(&exported), ml5.as_str()].into_iter().enumerate() {
+        let out = d.join(format!("run{k}"));
+        let o = burnish(&[
+            "train", &asset("starry_night.jpg"), "--photos", s(&photos), "--out", s(&out), "--init", init, "--iterations", "1", "--lr", "1e-12",
+            "--batch", "1", "--crop", "32", "--style-size", "32", "--style-layers", "conv_1", "--content-layer", "conv_1",
+            "--checkpoint-every", "0", "--preview-every", "0", "--device", "cpu", "--quiet",
+        ]);
+        assert!(o.status.success(), "{init}: {}", String::from_utf8_lossy(&o.stderr));
+        // One step at a learning rate of 1e-12: the trained network is the init network.
+        let want = burnish::feedforward::shipped::resolve(init).unwrap();
+        let got = burnish::feedforward::files::load(&out.join("model.safetensors")).unwrap();
+        assert_eq!(got.spec, want.spec, "{init}");
+        let max = got.values.concat().iter().zip(want.values.concat()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(max < 1e-6, "{init}: parameters moved by {max}");
+        assert_eq!(got.config.unwrap()["init"], want.source.as_str());
+    }
+}

@@ -272,3 +272,87 @@ fn the_stylizer_batches_frames_as_it_stylizes_them_one_by_one() {
     let mixed = [frames[0].clone(), RgbF32::new(4, 4, vec![0.5; 48])];
     assert!(stylizer.frames(&mixed).unwrap_err().to_string().contains("one size"));
 }
+
+#[test]
+fn quality_scores_match_hand_computation_and_the_loss_code() {
+    use burnish::feedforward::quality::{Evaluator, STRUCTURE_TAP, STYLE_TAPS, geometric_mean, relative_squared_error};
+    use burnish::loss::{PerceptualLoss, content_loss, gram_reference, style_layer_loss};
+    let d = cpu();
+    // ‖[1, 2] − [3, 4]‖² / ‖[3, 4]‖² = 8 / 25.
+    let t = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [2]), &d);
+    assert!((vals(relative_squared_error(t(vec![1., 2.]), t(vec![3., 4.])))[0] - 0.32).abs() < 1e-6);
+    assert!((geometric_mean(&[1.0, 4.0]) - 2.0).abs() < 1e-12);
+    // A tiny network's outputs on two photos, scored; then the same numbers by hand from VGG
+    // features, the loss functions and host arithmetic in f64.
+    let cfg = LossConfig::gatys();
+    let vgg = cfg.vgg(&VggWeights::embedded().unwrap(), &d);
+    let loss = PerceptualLoss::new(cfg.clone(), vgg.clone()).unwrap();
+    let style = load_rgb(&common::asset("starry_night.jpg")).unwrap().resize_max_side(48);
+    let evaluator = Evaluator::new(loss, &style, &d).unwrap();
+    let stylizer = Stylizer::from_net(TransformerNet::init(NetSpec::johnson(4), 2, &d), &d, "tiny".into());
+    let photos = Photos::scan(&shared("photos")).unwrap();
+    let host = |x: Tensor<4>| vals(x).into_iter().map(f64::from).collect::<Vec<f64>>();
+    let rse = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / b.iter().map(|y| y * y).sum::<f64>();
+    for path in photos.files.iter().take(2) {
+        let photo = load_rgb(path).unwrap().resize_max_side(40);
+        let out = stylizer.frame(&photo).unwrap();
+        let s = block_on(evaluator.score(&photo, &out)).unwrap();
+        let (p, o, st) = (frame_tensor(&photo, &d), frame_tensor(&out, &d), frame_tensor(&style, &d));
+        let tap = cfg.content_layer.unwrap();
+        let content = vals(content_loss(vgg.forward(o.clone(), &[tap]).remove(0), vgg.forward(p.clone(), &[tap]).remove(0), false))[0] as f64 * cfg.content_weight;
+        let mut style_loss = 0.0;
+        for (fo, fs) in vgg.forward(o.clone(), &cfg.style_layers).into_iter().zip(vgg.forward(st.clone(), &cfg.style_layers)) {
+            style_loss += vals(style_layer_loss(fo, gram_reference(fs), false))[0] as f64;
+        }
+        style_loss *= cfg.style_weight;
+        let structure = rse(&host(vgg.forward(o.clone(), &[STRUCTURE_TAP]).remove(0)), &host(vgg.forward(p.clone(), &[STRUCTURE_TAP]).remove(0)));
+        let mut distance = 0.0;
+        for (fo, fs) in vgg.forward(o.clone(), &STYLE_TAPS).into_iter().zip(vgg.forward(st.clone(), &STYLE_TAPS)) {
+            let g = |f: Tensor<4>| vals(gram_reference(f)).into_iter().map(f64::from).collect::<Vec<f64>>();
+            distance += rse(&g(fo), &g(fs)) / STYLE_TAPS.len() as f64;
+        }
+        let close = |a: f64, b: f64, what: &str| assert!((a - b).abs() <= 1e-4 * b.abs().max(1e-12), "{what}: {a} vs {b}");
+        close(s.content_loss, content, "content loss");
+        close(s.style_loss, style_loss, "style loss");
+        close(s.structure, structure, "structure");
+        close(s.style_distance, distance, "style distance");
+        assert!(s.structure > 0.0 && s.style_distance > 0.0);
+    }
+}
+
+#[test]
+fn training_from_an_init_network_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos_dir = dir.path().join("photos");
+    std::fs::create_dir(&photos_dir).unwrap();
+    for f in Photos::scan(&shared("photos")).unwrap().files.iter().take(3) {
+        std::fs::copy(f, photos_dir.join(f.file_name().unwrap())).unwrap();
+    }
+    let photos = Photos::scan(&photos_dir).unwrap();
+    let d = cpu();
+    let vgg = Vgg19::new(&VggWeights::embedded().unwrap(), 58.0, &d);
+    let style = load_rgb(&common::asset("starry_night.jpg")).unwrap().resize_max_side(64);
+    let init = || TransformerNet::init(NetSpec::johnson(4), 99, &d);
+    let cfg = TrainConfig { init: Some("a width-4 network".into()), ..tiny_config() };
+    let start = block_on(init().values()).unwrap();
+    let mut straight = Trainer::starting_from(cfg.clone(), init(), &style, vgg.clone(), &d).unwrap();
+    for _ in 0..4 {
+        block_on(straight.step(&photos)).unwrap();
+    }
+    let mut first = Trainer::starting_from(cfg.clone(), init(), &style, vgg.clone(), &d).unwrap();
+    block_on(first.step(&photos)).unwrap();
+    block_on(first.step(&photos)).unwrap();
+    let ckpt = block_on(first.checkpoint_bytes()).unwrap();
+    let mut resumed = Trainer::resume(&ckpt, Path::new("ckpt"), cfg.clone(), &style, vgg.clone(), &d).unwrap();
+    block_on(resumed.step(&photos)).unwrap();
+    block_on(resumed.step(&photos)).unwrap();
+    let (a, b) = (block_on(straight.net.values()).unwrap(), block_on(resumed.net.values()).unwrap());
+    assert!(diff(&a.concat(), &b.concat()).0 <= 1e-6, "resumed training differs");
+    // It started from the init network (not from fresh seed-7 parameters) and moved from it.
+    let fresh = block_on(TransformerNet::init(NetSpec::johnson(4), 7, &d).values()).unwrap();
+    let (from_init, from_fresh) = (diff(&start.concat(), &a.concat()).0, diff(&fresh.concat(), &a.concat()).0);
+    assert!(from_init > 0.0 && from_init < from_fresh, "{from_init} vs {from_fresh}");
+    // Resuming with another init (or none) is refused; a width that differs from the init's too.
+    assert!(Trainer::resume(&ckpt, Path::new("ckpt"), tiny_config(), &style, vgg.clone(), &d).is_err());
+    assert!(Trainer::starting_from(TrainConfig { width: 8, ..cfg }, init(), &style, vgg, &d).is_err());
+}

@@ -13,7 +13,10 @@ use burnish::device::ComputeDevice;
 use burnish::feedforward::files as netfiles;
 use burnish::feedforward::shipped::{SHIPPED, resolve};
 use burnish::feedforward::train::{Photos, StepLosses, TrainConfig, Trainer};
-use burnish::feedforward::Stylizer;
+use burnish::feedforward::quality::{Evaluator, Scores, geometric_mean};
+use burnish::feedforward::{NetFile, Stylizer, TransformerNet};
+use burnish::gatys::{GatysRun, Quiet, RunConfig};
+use burnish::loss::PerceptualLoss;
 use burnish::frames::ffmpeg::{Audio, VideoSink, VideoSource, audio_plan, is_video_file, output_muxer, probe};
 use burnish::frames::files::FrameFolder;
 use burnish::frames::{self, FrameSink, FrameStage, PostProcess, StabilizeConfig, Stabilizer};
@@ -23,12 +26,12 @@ use burnish::image::RgbF32;
 use burnish::image::files::{self, IMAGE_EXTENSIONS, check_side, is_image_file, list_images};
 use burnish::loss::LossConfig;
 use burnish::optim::adam::AdamConfig;
-use burnish::sheet;
+use burnish::sheet::{self, Cell};
 use burnish::vgg::VggWeights;
 use burnish::vgg::taps::{Tap, parse_layer_list};
 
 use super::progress::{Progress, losses_message};
-use super::{Compute, FrameArgs, Switch, TrainArgs, select_device};
+use super::{Compute, EvaluateArgs, FrameArgs, Switch, TrainArgs, select_device};
 
 pub fn styles() -> Result<ExitCode> {
     if SHIPPED.is_empty() {
@@ -224,7 +227,7 @@ fn stylize_video(input: &Path, output: &Path, model: &str, size: Option<u32>, po
     Ok(ExitCode::SUCCESS)
 }
 
-fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
+fn train_config(a: &TrainArgs, init: Option<&NetFile>) -> Result<TrainConfig> {
     let cfg = TrainConfig {
         style: a.style.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         style_size: a.style_size,
@@ -240,16 +243,18 @@ fn train_config(a: &TrainArgs) -> Result<TrainConfig> {
             feature_scale: a.feature_scale,
             kernels: !a.no_kernels,
         },
-        width: a.width,
+        width: init.map(|f| f.spec.width).unwrap_or(a.width),
         iterations: a.iterations,
         seed: a.seed,
+        init: init.map(|f| f.source.clone()),
     };
     cfg.validate()?;
     Ok(cfg)
 }
 
 pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
-    let cfg = train_config(a)?;
+    let init = a.init.as_deref().map(resolve).transpose()?;
+    let cfg = train_config(a, init.as_ref())?;
     let style = files::load_rgb(&a.style)?.resize_max_side(a.style_size);
     let photos = Photos::scan(&a.photos)?;
     let preview_img = match &a.preview {
@@ -271,6 +276,12 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
             eprintln!("resuming at iteration {} of {}", t.iteration, cfg.iterations);
         }
         t
+    } else if let Some(file) = init {
+        if !a.compute.quiet {
+            eprintln!("starting from {} ({}, width {})", file.source, file.format, file.spec.width);
+        }
+        let net = TransformerNet::from_values(file.spec, file.values, &sel.device);
+        Trainer::starting_from(cfg.clone(), net, &style, vgg, &sel.device)?
     } else {
         Trainer::new(cfg.clone(), &style, vgg, &sel.device)?
     };
@@ -388,4 +399,121 @@ fn loss_plot(h: &[StepLosses]) -> image::RgbImage {
         ("content", |l| l.content, false),
         ("tv", |l| l.tv, true),
     ])
+}
+
+/// `burnish evaluate`: the quality report of a network on a folder of photos.
+pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
+    check_side("--size", a.size)?;
+    for path in a.sheet.iter() {
+        files::check_writable(path)?;
+    }
+    if let Some(path) = &a.report {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !dir.is_dir() || path.is_dir() {
+            anyhow::bail!("cannot write {}: check that the folder exists and that it is a file name", path.display());
+        }
+    }
+    let style_img = files::load_rgb(&a.style)?;
+    let mut photos = list_images(&a.photos)?;
+    photos.truncate(a.limit.unwrap_or(usize::MAX).max(1));
+    let file = resolve(&a.model)?;
+    // The network's own training settings where its file has them, else the calibrated defaults.
+    let trained: Option<TrainConfig> = file.config.as_ref().and_then(|c| serde_json::from_value(c.clone()).ok());
+    let (loss_cfg, style_size) = match &trained {
+        Some(t) => (t.loss.clone(), t.style_size),
+        None => (LossConfig::gatys(), TrainConfig::defaults("").style_size),
+    };
+    let sel = select_device(&a.compute)?;
+    let weights = VggWeights::embedded()?;
+    let loss = PerceptualLoss::new(loss_cfg.clone(), loss_cfg.vgg(&weights, &sel.device))?;
+    let evaluator = Evaluator::new(loss.clone(), &style_img.resize_max_side(style_size), &sel.device)?;
+    let model_source = file.source.clone();
+    let stylizer = Stylizer::new(file, &sel.device);
+    let gatys_style = style_img.resize_max_side(a.size);
+    let mut progress = Progress::new("evaluate", "photos", photos.len() as u64, 0, a.compute.quiet);
+    let mut rows: Vec<(String, RgbF32, RgbF32, Scores, Option<(RgbF32, Scores)>)> = Vec::new();
+    for (i, path) in photos.iter().enumerate() {
+        if stop.load(Ordering::SeqCst) {
+            eprintln!("interrupted: no report written");
+            return Ok(ExitCode::from(130));
+        }
+        let photo = match files::load_rgb(path) {
+            Ok(p) => p.resize_max_side(a.size),
+            Err(e) => {
+                eprintln!("warning: skipping unreadable photo {}: {e}", path.display());
+                continue;
+            }
+        };
+        let styled = stylizer.frame(&photo)?;
+        let scores = block_on(evaluator.score(&photo, &styled))?;
+        let gatys = match a.gatys {
+            Some(n) => {
+                let cfg = RunConfig { evaluations: n, ..RunConfig::transfer_defaults() };
+                let out = block_on(GatysRun::new(&loss.vgg, &cfg, Some(&photo), &gatys_style, (photo.width, photo.height), &sel)?.run(&mut Quiet))?;
+                let s = block_on(evaluator.score(&photo, &out.image))?;
+                Some((out.image, s))
+            }
+            None => None,
+        };
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        progress.update(i as u64 + 1, &format!("{name}: structure {:.3}, style {:.3}", scores.structure, scores.style_distance));
+        rows.push((name, photo, styled, scores, gatys));
+    }
+    progress.finish();
+    if rows.is_empty() {
+        anyhow::bail!("none of the photos in {} could be read", a.photos.display());
+    }
+    let mean = |f: &dyn Fn(&Scores) -> f64, of: &dyn Fn(&(String, RgbF32, RgbF32, Scores, Option<(RgbF32, Scores)>)) -> Option<Scores>| {
+        let v: Vec<f64> = rows.iter().filter_map(|r| of(r).map(|s| f(&s))).collect();
+        (!v.is_empty()).then(|| geometric_mean(&v))
+    };
+    let summary = |of: &dyn Fn(&(String, RgbF32, RgbF32, Scores, Option<(RgbF32, Scores)>)) -> Option<Scores>| {
+        serde_json::json!({
+            "structure": mean(&|s| s.structure, of),
+            "style_distance": mean(&|s| s.style_distance, of),
+            "content_loss": mean(&|s| s.content_loss, of),
+            "style_loss": mean(&|s| s.style_loss, of),
+        })
+    };
+    let network = summary(&|r| Some(r.3));
+    let gatys = a.gatys.map(|_| summary(&|r| r.4.as_ref().map(|g| g.1)));
+    if !a.compute.quiet {
+        eprintln!("{}: geometric means over {} photos: network {network}{}", model_source, rows.len(), gatys.as_ref().map(|g| format!(", gatys {g}")).unwrap_or_default());
+    }
+    if let Some(path) = &a.sheet {
+        let caption = |label: &str, s: &Scores| vec![label.to_string(), format!("structure {:.3}", s.structure), format!("style {:.3}", s.style_distance)];
+        let grid: Vec<Vec<Cell>> = rows
+            .iter()
+            .map(|(name, photo, styled, s, g)| {
+                let mut row = vec![Cell { image: photo.to_rgb8(), caption: vec![name.clone()] }, Cell { image: styled.to_rgb8(), caption: caption("network", s) }];
+                if let Some((img, gs)) = g {
+                    row.push(Cell { image: img.to_rgb8(), caption: caption(&format!("gatys {}", a.gatys.unwrap_or(0)), gs) });
+                }
+                row
+            })
+            .collect();
+        let title = format!("burnish evaluate: {model_source} ({} photos; lower is better)", rows.len());
+        files::save_rgb8(path, &sheet::grid(&title, &grid))?;
+    }
+    if let Some(path) = &a.report {
+        let per_photo: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(name, _, _, s, g)| serde_json::json!({ "photo": name, "network": s, "gatys": g.as_ref().map(|g| g.1) }))
+            .collect();
+        let report = serde_json::json!({
+            "model": model_source,
+            "style": a.style,
+            "photos": a.photos,
+            "size": a.size,
+            "loss": loss_cfg,
+            "loss_settings_from": if trained.is_some() { "the model's training config" } else { "the calibrated defaults (the model has no training config)" },
+            "style_size": style_size,
+            "gatys_evaluations": a.gatys,
+            "adapter": sel.info,
+            "per_photo": per_photo,
+            "geometric_mean": { "network": network, "gatys": gatys },
+        });
+        files::write_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -134,6 +134,38 @@ pub enum Command {
     },
     /// Train a feed-forward network for STYLE on a folder of photos (Johnson et al. 2016).
     Train(TrainArgs),
+    /// Quality report of a style network on photos: losses at its training settings, structure
+    /// score and style distance per photo and their geometric means (optionally against Gatys).
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EvaluateArgs {
+    /// The network: a shipped style, a network file (burnish, pytorch/examples) or an ml5.js folder.
+    pub model: String,
+    /// The style image the network is meant to paint like.
+    #[arg(long)]
+    pub style: PathBuf,
+    /// Folder of photos to score it on (best kept out of its training).
+    #[arg(long)]
+    pub photos: PathBuf,
+    /// Largest side of each photo in pixels.
+    #[arg(long, default_value_t = 256)]
+    pub size: u32,
+    /// Score only the first N photos (by name).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Also score an N-evaluation Gatys run from each photo (Johnson et al. compare with 50-100).
+    #[arg(long)]
+    pub gatys: Option<usize>,
+    /// A sheet of photo | network (| Gatys) per photo (.png or .jpg).
+    #[arg(long)]
+    pub sheet: Option<PathBuf>,
+    /// The numbers as JSON.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub compute: Compute,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -149,6 +181,10 @@ pub struct TrainArgs {
     /// Continue from OUT/checkpoint.safetensors exactly where it stopped (same options; --iterations may grow).
     #[arg(long)]
     pub resume: bool,
+    /// Start from this network instead of fresh parameters: a shipped style, a burnish or
+    /// pytorch/examples file, or an ml5.js folder (its layout and width are kept; --width is ignored).
+    #[arg(long)]
+    pub init: Option<String>,
     /// Total iterations (batches).
     #[arg(long, default_value_t = 40_000)]
     pub iterations: usize,

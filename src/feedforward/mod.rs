@@ -1,9 +1,11 @@
 //! Feed-forward style networks (Johnson et al. 2016): the network ([`net`]), its files and
 //! importers ([`files`]), the styles shipped inside the binary ([`shipped`]), training with the
-//! perceptual loss ([`train`]), and applying a network to frames ([`Stylizer`]).
+//! perceptual loss ([`train`]), how good a network is ([`quality`]), and applying a network to
+//! frames ([`Stylizer`]).
 
 pub mod files;
 pub mod net;
+pub mod quality;
 pub mod shipped;
 pub mod stylizer;
 pub mod train;

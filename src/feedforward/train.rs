@@ -38,6 +38,10 @@ pub struct TrainConfig {
     /// Total iterations (batches) to train for.
     pub iterations: usize,
     pub seed: u64,
+    /// The network training started from (`--init`: a shipped style or a network file), if any;
+    /// else fresh seeded parameters of width `width`.
+    #[serde(default)]
+    pub init: Option<String>,
 }
 
 impl TrainConfig {
@@ -53,6 +57,7 @@ impl TrainConfig {
             width: 32,
             iterations: 40_000,
             seed: 0,
+            init: None,
         }
     }
 
@@ -158,6 +163,16 @@ impl Trainer {
     /// A fresh run: seeded initial parameters. `vgg` is built for `cfg.loss` ([`LossConfig::vgg`]).
     pub fn new(cfg: TrainConfig, style: &RgbF32, vgg: Vgg19, device: &Device) -> Result<Self> {
         let net = TransformerNet::init(NetSpec::johnson(cfg.width), cfg.seed, device);
+        let adam = Adam::new(cfg.adam.clone(), &net.params);
+        Self::assemble(cfg, style, vgg, device, net, adam, 0, Vec::new())
+    }
+
+    /// A run that starts from an existing network (`--init`; any layout burnish runs), with fresh
+    /// Adam moments. `cfg.width` must be the network's.
+    pub fn starting_from(cfg: TrainConfig, net: TransformerNet, style: &RgbF32, vgg: Vgg19, device: &Device) -> Result<Self> {
+        if cfg.width != net.spec.width {
+            return Err(Error::InvalidOption(format!("--width {} differs from the --init network's width {}", cfg.width, net.spec.width)));
+        }
         let adam = Adam::new(cfg.adam.clone(), &net.params);
         Self::assemble(cfg, style, vgg, device, net, adam, 0, Vec::new())
     }
