@@ -8,7 +8,7 @@
 //! - peak memory of the pipeline for a clip and for the same clip 10x longer (child processes).
 //!
 //!     cargo bench --bench video -- [--device cpu|wgpu|all] [--clip PATH] [--model scream]
-//!         [--size N] [--batch N] [--strip OUT.png]
+//!         [--batch N] [--strip OUT.png] [--skip-flicker] [--skip-memory]
 //!
 //! Needs ffmpeg; reads ../shared/data/video.
 
@@ -17,7 +17,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::{arg, gatys_evaluation, time_ms};
+use common::{arg, flag, gatys_evaluation, time_ms};
 
 use burnish::device::ComputeDevice;
 use burnish::feedforward::Stylizer;
@@ -203,10 +203,14 @@ fn main() {
     for sel in common::devices("cpu") {
         let stylizer = Stylizer::load(&arg("--model").unwrap_or("scream".into()), &sel.device).unwrap();
         let batch: usize = arg("--batch").map(|b| b.parse().unwrap()).unwrap_or(if sel.in_host_memory() { 1 } else { 4 });
-        let mut f = flicker(&stylizer, &sel, strip.as_deref());
-        f["settings"] = settings.clone();
-        println!("{f}");
+        if !flag("--skip-flicker") {
+            let mut f = flicker(&stylizer, &sel, strip.as_deref());
+            f["settings"] = settings.clone();
+            println!("{f}");
+        }
         println!("{}", throughput(&stylizer, &sel, &clip, batch));
     }
-    println!("{}", memory(&clip));
+    if !flag("--skip-memory") {
+        println!("{}", memory(&clip));
+    }
 }

@@ -15,7 +15,6 @@ pub mod files;
 use crate::error::Result;
 use crate::feedforward::Stylizer;
 use crate::image::RgbF32;
-use crate::optim::Flow;
 
 pub use post::PostProcess;
 pub use stabilize::{StabilizeConfig, Stabilizer};
@@ -85,7 +84,14 @@ pub struct PipelineStats {
 /// `progress` sees the frame count after each batch and may stop the run (the sink is then not
 /// finished, so it leaves nothing behind).
 #[cfg(not(target_arch = "wasm32"))]
-pub fn run(source: &mut dyn FrameSource, stage: &mut FrameStage, sink: &mut dyn FrameSink, batch: usize, progress: &mut dyn FnMut(usize) -> Flow) -> Result<PipelineStats> {
+pub fn run(
+    source: &mut dyn FrameSource,
+    stage: &mut FrameStage,
+    sink: &mut dyn FrameSink,
+    batch: usize,
+    progress: &mut dyn FnMut(usize) -> crate::optim::Flow,
+) -> Result<PipelineStats> {
+    use crate::optim::Flow;
     let t0 = web_time::Instant::now();
     let mut stats = PipelineStats::default();
     let mut pending: Vec<RgbF32> = Vec::with_capacity(batch.max(1));
