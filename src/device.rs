@@ -84,6 +84,7 @@ impl ComputeDevice {
         self.kind == BackendKind::Cpu
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     fn with_note(mut self, note: String) -> Self {
         self.notes.push(note);
         self
