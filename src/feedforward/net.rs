@@ -234,10 +234,6 @@ impl TransformerNet {
         self.spec.param_shapes().into_iter().map(|(n, _)| n).collect()
     }
 
-    pub fn to_device(&self, device: &Device) -> Self {
-        Self { spec: self.spec.clone(), params: self.params.iter().map(|p| p.clone().to_device(device)).collect() }
-    }
-
     /// Parameters as host vectors (one transfer).
     pub async fn values(&self) -> crate::Result<Vec<Vec<f32>>> {
         crate::optim::read_vecs(self.params.clone()).await

@@ -59,18 +59,6 @@ impl Vgg19 {
         }
     }
 
-    /// Move to another device (e.g. its autodiff twin).
-    pub fn to_device(&self, device: &Device) -> Self {
-        Self {
-            weights: self.weights.iter().map(|t| t.clone().to_device(device)).collect(),
-            biases: self.biases.iter().map(|t| t.clone().to_device(device)).collect(),
-            mean: self.mean.clone().to_device(device),
-            inv_std: self.inv_std.clone().to_device(device),
-            convention: self.convention,
-            feature_scale: self.feature_scale,
-        }
-    }
-
     /// Features at `taps` (in the order given) for an RGB 0..1 batch `x`: [b, 3, h, w].
     /// Runs only as deep as the deepest tap.
     pub fn forward(&self, x: Tensor<4>, taps: &[Tap]) -> Vec<Tensor<4>> {
