@@ -401,6 +401,26 @@ fn loss_plot(h: &[StepLosses]) -> image::RgbImage {
     ])
 }
 
+/// One photo of the quality report: the photo, the network's output, and optionally Gatys's.
+struct Scored {
+    name: String,
+    photo: RgbF32,
+    styled: RgbF32,
+    network: Scores,
+    gatys: Option<(RgbF32, Scores)>,
+}
+
+/// Geometric means of the scores over photos.
+fn summary(scores: Vec<Scores>) -> serde_json::Value {
+    let mean = |f: fn(&Scores) -> f64| geometric_mean(&scores.iter().map(f).collect::<Vec<_>>());
+    serde_json::json!({
+        "structure": mean(|s| s.structure),
+        "style_distance": mean(|s| s.style_distance),
+        "content_loss": mean(|s| s.content_loss),
+        "style_loss": mean(|s| s.style_loss),
+    })
+}
+
 /// `burnish evaluate`: the quality report of a network on a folder of photos.
 pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     check_side("--size", a.size)?;
@@ -431,7 +451,7 @@ pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     let stylizer = Stylizer::new(file, &sel.device);
     let gatys_style = style_img.resize_max_side(a.size);
     let mut progress = Progress::new("evaluate", "photos", photos.len() as u64, 0, a.compute.quiet);
-    let mut rows: Vec<(String, RgbF32, RgbF32, Scores, Option<(RgbF32, Scores)>)> = Vec::new();
+    let mut rows: Vec<Scored> = Vec::new();
     for (i, path) in photos.iter().enumerate() {
         if stop.load(Ordering::SeqCst) {
             eprintln!("interrupted: no report written");
@@ -457,26 +477,14 @@ pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
         };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         progress.update(i as u64 + 1, &format!("{name}: structure {:.3}, style {:.3}", scores.structure, scores.style_distance));
-        rows.push((name, photo, styled, scores, gatys));
+        rows.push(Scored { name, photo, styled, network: scores, gatys });
     }
     progress.finish();
     if rows.is_empty() {
         anyhow::bail!("none of the photos in {} could be read", a.photos.display());
     }
-    let mean = |f: &dyn Fn(&Scores) -> f64, of: &dyn Fn(&(String, RgbF32, RgbF32, Scores, Option<(RgbF32, Scores)>)) -> Option<Scores>| {
-        let v: Vec<f64> = rows.iter().filter_map(|r| of(r).map(|s| f(&s))).collect();
-        (!v.is_empty()).then(|| geometric_mean(&v))
-    };
-    let summary = |of: &dyn Fn(&(String, RgbF32, RgbF32, Scores, Option<(RgbF32, Scores)>)) -> Option<Scores>| {
-        serde_json::json!({
-            "structure": mean(&|s| s.structure, of),
-            "style_distance": mean(&|s| s.style_distance, of),
-            "content_loss": mean(&|s| s.content_loss, of),
-            "style_loss": mean(&|s| s.style_loss, of),
-        })
-    };
-    let network = summary(&|r| Some(r.3));
-    let gatys = a.gatys.map(|_| summary(&|r| r.4.as_ref().map(|g| g.1)));
+    let network = summary(rows.iter().map(|r| r.network).collect());
+    let gatys = a.gatys.map(|_| summary(rows.iter().filter_map(|r| r.gatys.as_ref().map(|g| g.1)).collect()));
     if !a.compute.quiet {
         eprintln!("{}: geometric means over {} photos: network {network}{}", model_source, rows.len(), gatys.as_ref().map(|g| format!(", gatys {g}")).unwrap_or_default());
     }
@@ -484,9 +492,9 @@ pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
         let caption = |label: &str, s: &Scores| vec![label.to_string(), format!("structure {:.3}", s.structure), format!("style {:.3}", s.style_distance)];
         let grid: Vec<Vec<Cell>> = rows
             .iter()
-            .map(|(name, photo, styled, s, g)| {
-                let mut row = vec![Cell { image: photo.to_rgb8(), caption: vec![name.clone()] }, Cell { image: styled.to_rgb8(), caption: caption("network", s) }];
-                if let Some((img, gs)) = g {
+            .map(|r| {
+                let mut row = vec![Cell { image: r.photo.to_rgb8(), caption: vec![r.name.clone()] }, Cell { image: r.styled.to_rgb8(), caption: caption("network", &r.network) }];
+                if let Some((img, gs)) = &r.gatys {
                     row.push(Cell { image: img.to_rgb8(), caption: caption(&format!("gatys {}", a.gatys.unwrap_or(0)), gs) });
                 }
                 row
@@ -498,7 +506,7 @@ pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     if let Some(path) = &a.report {
         let per_photo: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(name, _, _, s, g)| serde_json::json!({ "photo": name, "network": s, "gatys": g.as_ref().map(|g| g.1) }))
+            .map(|r| serde_json::json!({ "photo": r.name, "network": r.network, "gatys": r.gatys.as_ref().map(|g| g.1) }))
             .collect();
         let report = serde_json::json!({
             "model": model_source,

@@ -29,6 +29,7 @@ static DEMO_CONTENT: &[u8] = include_bytes!("../../web/assets/bunny.jpg");
 static DEMO_STYLE: &[u8] = include_bytes!("../../web/assets/starry_night.jpg");
 
 pub fn demo(output: &Path, args: &GatysArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
+    files::check_writable(output)?;
     let content = files::decode(DEMO_CONTENT, Path::new("<embedded bunny.jpg>"))?;
     let style = files::decode(DEMO_STYLE, Path::new("<embedded starry_night.jpg>"))?;
     let cfg = run_config(args, Some(&super::default_content_layer()), LossConfig::gatys().content_weight, Init::Content)?;
@@ -83,7 +84,6 @@ fn transfer_images(
     mode: &str,
     stop: Arc<AtomicBool>,
 ) -> Result<ExitCode> {
-    files::check_writable(output)?;
     let content = content.resize_max_side(size);
     let (w, h) = (content.width, content.height);
     let style = style.resize_max_side(args.style_size.unwrap_or(size));

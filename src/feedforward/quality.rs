@@ -73,12 +73,16 @@ impl Evaluator {
     pub async fn score(&self, photo: &RgbF32, output: &RgbF32) -> Result<Scores> {
         self.loss.config.check_size(photo.width, photo.height, "the photo")?;
         let (p, o) = (frame_tensor(photo, &self.device), frame_tensor(output, &self.device));
-        let targets = LossTargets { content: self.loss.content_target(p.clone()), style_grams: self.loss_grams.clone() };
+        // The photo's content target and structure features from one forward pass.
+        let content_tap = self.loss.config.content_tap();
+        let mut fp = self.loss.vgg.forward(p, &[STRUCTURE_TAP].into_iter().chain(content_tap).collect::<Vec<_>>()).into_iter();
+        let fp_structure = fp.next().expect("structure tap");
+        let targets = LossTargets { content: fp.next(), style_grams: self.loss_grams.clone() };
         let terms = self.loss.evaluate(o.clone(), &targets);
         let mut taps = vec![STRUCTURE_TAP];
         taps.extend(STYLE_TAPS);
         let mut fo = self.loss.vgg.forward(o, &taps).into_iter();
-        let fp = self.loss.vgg.forward(p, &[STRUCTURE_TAP]).remove(0);
+        let fp = fp_structure;
         let structure = relative_squared_error(fo.next().expect("structure tap"), fp);
         let mut values = vec![terms.content, terms.style, structure];
         values.extend(fo.zip(&self.style_grams).map(|(f, g)| relative_squared_error(gram_reference(f), g.clone())));

@@ -8,7 +8,7 @@ use super::files::NetFile;
 use super::net::{NetSpec, TransformerNet};
 use crate::error::{Error, Result};
 use crate::image::RgbF32;
-use crate::image::tensor::{frame_tensor, frames_tensor, tensor_frame, tensor_frames};
+use crate::image::tensor::{frames_tensor, tensor_frames};
 
 /// Largest frame stylized in one pass, in megapixels (the first layers' activations: 32 channels,
 /// f32, full size).
@@ -61,9 +61,7 @@ impl Stylizer {
     }
 
     pub async fn frame_async(&self, frame: &RgbF32) -> Result<RgbF32> {
-        Self::check_size(frame.width, frame.height)?;
-        let y = self.tensor(frame_tensor(frame, &self.device));
-        tensor_frame(&y, frame.width, frame.height).await
+        Ok(self.frames_async(std::slice::from_ref(frame)).await?.remove(0))
     }
 
     /// Frames of one size in one pass (one upload, one read).

@@ -68,14 +68,8 @@ impl LossConfig {
         Vgg19::new(weights, self.feature_scale, device)
     }
 
-    /// The taps one evaluation reads: the content layer first (when there is a content term),
-    /// then the style layers.
-    pub fn taps(&self) -> Vec<Tap> {
-        self.content_tap().into_iter().chain(self.style_layers.iter().copied()).collect()
-    }
-
     /// The content layer, when the content term counts.
-    fn content_tap(&self) -> Option<Tap> {
+    pub fn content_tap(&self) -> Option<Tap> {
         self.content_layer.filter(|_| self.content_weight != 0.0)
     }
 
