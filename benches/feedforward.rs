@@ -127,8 +127,8 @@ fn bench(sel: ComputeDevice, layout: &str) -> serde_json::Value {
             return None;
         }
         let photos = match arg("--photos").map(std::path::PathBuf::from).or_else(|| Some(asset("../shared/data/photos")).filter(|d| d.is_dir())) {
-            Some(dir) => Photos::scan(&dir).ok()?,
-            None => Photos::scan(&synthetic_photos()).ok()?,
+            Some(dir) => Photos::scan(&dir, 0).ok()?,
+            None => Photos::scan(&synthetic_photos(), 0).ok()?,
         };
         let style = load_rgb(&asset("web/assets/starry_night.jpg")).ok()?.resize_max_side(256);
         let cfg = TrainConfig { batch, crop, width: 32, ..TrainConfig::defaults("bench") };

@@ -10,7 +10,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use burnish::block_on;
 use burnish::feedforward::files as netio;
 use burnish::feedforward::net::{conv_valid, instance_norm, reflect_pad, tf_same};
-use burnish::feedforward::train::{Photos, TrainConfig, Trainer};
+use burnish::feedforward::train::{Photos, TrainConfig, Trainer, split_held_out};
 use burnish::feedforward::{NetSpec, Stylizer, TransformerNet};
 use burnish::image::RgbF32;
 use burnish::image::files::load_rgb;
@@ -180,12 +180,12 @@ fn training_resumes_exactly_and_skips_unreadable_photos() {
     let dir = tempfile::tempdir().unwrap();
     let photos_dir = dir.path().join("photos");
     std::fs::create_dir(&photos_dir).unwrap();
-    let src = Photos::scan(&shared("photos")).unwrap();
+    let src = Photos::scan(&shared("photos"), 0).unwrap();
     for f in src.files.iter().take(3) {
         std::fs::copy(f, photos_dir.join(f.file_name().unwrap())).unwrap();
     }
     std::fs::write(photos_dir.join("broken.jpg"), b"\xff\xd8\xff\xe0 not really a jpeg").unwrap();
-    let photos = Photos::scan(&photos_dir).unwrap();
+    let photos = Photos::scan(&photos_dir, 0).unwrap();
     assert_eq!(photos.files.len(), 4);
     let d = cpu();
     let vgg = Vgg19::new(&VggWeights::embedded().unwrap(), 58.0, &d);
@@ -227,8 +227,31 @@ fn training_resumes_exactly_and_skips_unreadable_photos() {
 fn an_empty_photo_folder_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"no photos here").unwrap();
-    let e = Photos::scan(dir.path()).err().expect("no photos").to_string();
+    let e = Photos::scan(dir.path(), 0).err().expect("no photos").to_string();
     assert!(e.contains("holds no images"), "{e}");
+}
+
+#[test]
+fn the_held_out_split_takes_every_nth_photo_from_the_first() {
+    let names: Vec<PathBuf> = (0..7).map(|i| PathBuf::from(format!("p{i}.jpg"))).collect();
+    let (train, held) = split_held_out(names.clone(), 3);
+    let pick = |v: &[PathBuf]| v.iter().map(|p| p.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" ");
+    assert_eq!(pick(&held), "p0.jpg p3.jpg p6.jpg");
+    assert_eq!(pick(&train), "p1.jpg p2.jpg p4.jpg p5.jpg");
+    assert_eq!(split_held_out(names.clone(), 0), (names, Vec::new()));
+    // Training on a folder sees only its training part; a folder of one photo has none left.
+    let dir = tempfile::tempdir().unwrap();
+    for f in Photos::scan(&shared("photos"), 0).unwrap().files.iter().take(3) {
+        std::fs::copy(f, dir.path().join(f.file_name().unwrap())).unwrap();
+    }
+    let photos = Photos::scan(dir.path(), 2).unwrap();
+    let kept: Vec<_> = photos.files.iter().map(|p| p.file_name().unwrap().to_owned()).collect();
+    let all = Photos::scan(dir.path(), 0).unwrap().files;
+    assert_eq!(kept, vec![all[1].file_name().unwrap().to_owned()]);
+    std::fs::remove_file(&all[1]).unwrap();
+    std::fs::remove_file(&all[2]).unwrap();
+    let e = Photos::scan(dir.path(), 2).err().expect("nothing left").to_string();
+    assert!(e.contains("no photo left for training"), "{e}");
 }
 
 #[test]
@@ -290,7 +313,7 @@ fn quality_scores_match_hand_computation_and_the_loss_code() {
     let style = load_rgb(&common::asset("starry_night.jpg")).unwrap().resize_max_side(48);
     let evaluator = Evaluator::new(loss, &style, &d).unwrap();
     let stylizer = Stylizer::from_net(TransformerNet::init(NetSpec::johnson(4), 2, &d), &d, "tiny".into());
-    let photos = Photos::scan(&shared("photos")).unwrap();
+    let photos = Photos::scan(&shared("photos"), 0).unwrap();
     let host = |x: Tensor<4>| vals(x).into_iter().map(f64::from).collect::<Vec<f64>>();
     let rse = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / b.iter().map(|y| y * y).sum::<f64>();
     for path in photos.files.iter().take(2) {
@@ -325,10 +348,10 @@ fn training_from_an_init_network_resumes_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let photos_dir = dir.path().join("photos");
     std::fs::create_dir(&photos_dir).unwrap();
-    for f in Photos::scan(&shared("photos")).unwrap().files.iter().take(3) {
+    for f in Photos::scan(&shared("photos"), 0).unwrap().files.iter().take(3) {
         std::fs::copy(f, photos_dir.join(f.file_name().unwrap())).unwrap();
     }
-    let photos = Photos::scan(&photos_dir).unwrap();
+    let photos = Photos::scan(&photos_dir, 0).unwrap();
     let d = cpu();
     let vgg = Vgg19::new(&VggWeights::embedded().unwrap(), 58.0, &d);
     let style = load_rgb(&common::asset("starry_night.jpg")).unwrap().resize_max_side(64);

@@ -12,7 +12,7 @@ use burnish::block_on;
 use burnish::device::ComputeDevice;
 use burnish::feedforward::files as netfiles;
 use burnish::feedforward::shipped::{SHIPPED, resolve};
-use burnish::feedforward::train::{Photos, StepLosses, TrainConfig, Trainer};
+use burnish::feedforward::train::{Photos, StepLosses, TrainConfig, Trainer, split_held_out};
 use burnish::feedforward::quality::{Evaluator, Scores, geometric_mean};
 use burnish::feedforward::{NetFile, Stylizer, TransformerNet};
 use burnish::gatys::{GatysRun, Quiet, RunConfig};
@@ -247,6 +247,7 @@ fn train_config(a: &TrainArgs, init: Option<&NetFile>) -> Result<TrainConfig> {
         iterations: a.iterations,
         seed: a.seed,
         init: init.map(|f| f.source.clone()),
+        hold_out: a.hold_out,
     };
     cfg.validate()?;
     Ok(cfg)
@@ -256,7 +257,7 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     let init = a.init.as_deref().map(resolve).transpose()?;
     let cfg = train_config(a, init.as_ref())?;
     let style = files::load_rgb(&a.style)?.resize_max_side(a.style_size);
-    let photos = Photos::scan(&a.photos)?;
+    let photos = Photos::scan(&a.photos, cfg.hold_out)?;
     let preview_img = match &a.preview {
         Some(p) => files::load_rgb(p)?,
         None => first_readable(&photos)?,
@@ -435,6 +436,12 @@ pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     }
     let style_img = files::load_rgb(&a.style)?;
     let mut photos = list_images(&a.photos)?;
+    if let Some(every) = a.held_out {
+        if every < 2 {
+            anyhow::bail!("--held-out {every}: N must be at least 2 (the N that `train --hold-out N` used)");
+        }
+        photos = split_held_out(photos, every).1;
+    }
     photos.truncate(a.limit.unwrap_or(usize::MAX).max(1));
     let file = resolve(&a.model)?;
     // The network's own training settings where its file has them, else the calibrated defaults.

@@ -152,7 +152,11 @@ pub struct EvaluateArgs {
     /// Largest side of each photo in pixels.
     #[arg(long, default_value_t = 256)]
     pub size: u32,
-    /// Score only the first N photos (by name).
+    /// Score only the photos `train --hold-out N` kept out of training (every N-th by name, from
+    /// the first).
+    #[arg(long)]
+    pub held_out: Option<usize>,
+    /// Score only the first N photos (by name, after --held-out).
     #[arg(long)]
     pub limit: Option<usize>,
     /// Also score an N-evaluation Gatys run from each photo (Johnson et al. compare with 50-100).
@@ -217,6 +221,10 @@ pub struct TrainArgs {
     /// Largest side of the style image when its Gram matrices are taken.
     #[arg(long, default_value_t = 256)]
     pub style_size: u32,
+    /// Keep every N-th photo (by name, from the first) out of training, for `evaluate --held-out N`
+    /// (0: train on all).
+    #[arg(long, default_value_t = 0)]
+    pub hold_out: usize,
     /// Seed for the initial network, the data order and the crops.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

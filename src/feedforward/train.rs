@@ -42,6 +42,9 @@ pub struct TrainConfig {
     /// else fresh seeded parameters of width `width`.
     #[serde(default)]
     pub init: Option<String>,
+    /// Every N-th photo of the sorted folder is kept out of training ([`split_held_out`]); 0: none.
+    #[serde(default)]
+    pub hold_out: usize,
 }
 
 impl TrainConfig {
@@ -58,6 +61,7 @@ impl TrainConfig {
             iterations: 40_000,
             seed: 0,
             init: None,
+            hold_out: 0,
         }
     }
 
@@ -73,6 +77,9 @@ impl TrainConfig {
         if self.iterations == 0 || self.width == 0 || self.width > 256 || self.batch == 0 || self.batch > 64 {
             return Err(Error::InvalidOption("--iterations >= 1, --width 1..256, --batch 1..64".into()));
         }
+        if self.hold_out == 1 {
+            return Err(Error::InvalidOption("--hold-out 1 would hold every photo out: use 0 (none) or N >= 2".into()));
+        }
         if self.crop < 16 || self.crop > 2048 || self.crop % 4 != 0 {
             return Err(Error::InvalidOption("--crop must be a multiple of 4 in 16..2048".into()));
         }
@@ -80,7 +87,18 @@ impl TrainConfig {
     }
 }
 
-/// The photos of a training folder, in a fixed (sorted) order.
+/// The held-out split of a sorted photo list: with `every` = N >= 2, the 1st, (N+1)-th,
+/// (2N+1)-th, ... photo is held out (second list) and the rest is for training (first list);
+/// with 0, nothing is held out. `train --hold-out N` and `evaluate --held-out N` share it.
+pub fn split_held_out(files: Vec<PathBuf>, every: usize) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    if every == 0 {
+        return (files, Vec::new());
+    }
+    let (held, train): (Vec<_>, Vec<_>) = files.into_iter().enumerate().partition(|(i, _)| i % every == 0);
+    (train.into_iter().map(|(_, f)| f).collect(), held.into_iter().map(|(_, f)| f).collect())
+}
+
+/// The training photos of a folder, in a fixed (sorted) order.
 pub struct Photos {
     pub files: Vec<PathBuf>,
     /// The last epoch's permutation, keyed by (seed, epoch).
@@ -88,11 +106,16 @@ pub struct Photos {
 }
 
 impl Photos {
-    pub fn scan(dir: &Path) -> Result<Self> {
-        let files = list_images(dir).map_err(|e| match e {
+    /// The photos of `dir` less the held-out ones ([`split_held_out`] with `hold_out`).
+    pub fn scan(dir: &Path, hold_out: usize) -> Result<Self> {
+        let all = list_images(dir).map_err(|e| match e {
             Error::InvalidOption(m) => Error::InvalidOption(format!("{m}; point --photos at a folder of training photos")),
             other => other,
         })?;
+        let (files, _) = split_held_out(all, hold_out);
+        if files.is_empty() {
+            return Err(Error::InvalidOption(format!("{} has no photo left for training after --hold-out {hold_out}", dir.display())));
+        }
         Ok(Self { files, perm: Default::default() })
     }
 
@@ -111,12 +134,14 @@ impl Photos {
     }
 }
 
-/// A random `crop`² crop (after scaling the short side to at least `crop`), seeded by (seed, n).
+/// A random `crop`² crop of the photo scaled so that its short side is `crop` (the whole scene at
+/// the scale the network will see it, as Johnson et al. resize to 256²), seeded by (seed, n).
 pub fn random_crop(img: &RgbF32, crop: u32, seed: u64, n: usize) -> RgbF32 {
     let short = img.width.min(img.height);
-    let img = if short < crop {
+    let img = if short != crop {
         let s = crop as f64 / short as f64;
-        img.resize_exact(((img.width as f64 * s).ceil() as u32).max(crop), ((img.height as f64 * s).ceil() as u32).max(crop))
+        let side = |v: u32| if v == short { crop } else { ((v as f64 * s).round() as u32).max(crop) };
+        img.resize_exact(side(img.width), side(img.height))
     } else {
         img.clone()
     };
