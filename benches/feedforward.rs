@@ -1,9 +1,10 @@
-//! Benchmark: the feed-forward network's inference at several sizes, one training step, and the
+//! Benchmark: the feed-forward network's inference at several sizes and one training step at the
+//! training recipe's settings, for the full (width 32) and light (width 16) networks, and the
 //! speed-up over a Gatys run at the same size. Prints one JSON object per device.
 //!
-//!     cargo bench --bench feedforward -- [--device cpu|wgpu|all]
-//!         [--sizes 256x256,512x512,640x480,1280x720,1920x1080] [--gatys-sizes 256x256,512x512]
-//!         [--reps 5] [--train-batch 4] [--train-crop 256] [--no-train] [--layout johnson|ml5] [--profile]
+//!     cargo bench --bench feedforward -- [--device cpu|wgpu|all] [--widths 32,16]
+//!         [--sizes 256x256,640x480,1280x720,512x512,1920x1080] [--gatys-sizes 256x256,512x512]
+//!         [--reps 5] [--train-batch 2] [--train-crop 128] [--no-train] [--layout johnson|ml5] [--profile]
 //!         [--overhead-evals N]
 //!
 //! Gatys time = measured time of one full evaluation (VGG forward + backward + losses) at that
@@ -74,15 +75,66 @@ fn gatys_eval_ms(loss: &PerceptualLoss, w: usize, h: usize, d: &Device, reps: us
     time_ms(1, reps, || gatys_evaluation(loss, &targets, &img, true)).0
 }
 
+/// Inference at `sizes` and one training step of a network of layout `spec`.
+fn bench_network(sel: &ComputeDevice, spec: NetSpec, sizes: &[(usize, usize)], gatys_ms: &dyn Fn(usize, usize) -> Option<f64>, reps: usize) -> serde_json::Value {
+    let d = sel.device.clone();
+    let stylizer = Stylizer::from_net(TransformerNet::init(spec.clone(), 0, &d), &d, "untrained".into());
+    let mut results = Vec::new();
+    for &(w, h) in sizes {
+        let x = input(w, h, &d);
+        let (median, min) = time_ms(1, reps, || {
+            read(vec![stylizer.tensor(x.clone()).sum()]);
+        });
+        let mut r = serde_json::json!({ "width": w, "height": h, "inference_median_ms": median, "inference_min_ms": min, "fps": 1000.0 / median });
+        if let Some(gatys_ms) = gatys_ms(w, h) {
+            r["gatys_300_evaluations_ms_derived"] = gatys_ms.into();
+            r["speedup_over_gatys"] = (gatys_ms / median).into();
+            r["time_saved_percent"] = (100.0 * (1.0 - median / gatys_ms)).into();
+        }
+        eprintln!("{}: width {} {w}x{h} {median:.1} ms", sel.info, spec.width);
+        results.push(r);
+    }
+
+    // One training step at the recipe's settings on the shared photos if present, else on
+    // synthetic photos (the step's cost does not depend on the pictures).
+    let recipe = TrainConfig::defaults("bench");
+    let batch: usize = arg("--train-batch").map(|s| s.parse().unwrap()).unwrap_or(recipe.batch);
+    let crop: u32 = arg("--train-crop").map(|s| s.parse().unwrap()).unwrap_or(recipe.crop);
+    let train = (|| {
+        if flag("--no-train") || spec != NetSpec::johnson(spec.width) {
+            return None;
+        }
+        let photos = match arg("--photos").map(std::path::PathBuf::from).or_else(|| Some(asset("../shared/data/photos")).filter(|d| d.is_dir())) {
+            Some(dir) => Photos::scan(&dir, 0).ok()?,
+            None => Photos::scan(&synthetic_photos(), 0).ok()?,
+        };
+        let style = load_rgb(&asset("web/assets/starry_night.jpg")).ok()?.resize_max_side(recipe.style_size);
+        let cfg = TrainConfig { batch, crop, width: spec.width, ..recipe.clone() };
+        let vgg = cfg.loss.vgg(&VggWeights::embedded().unwrap(), &d);
+        let mut t = Trainer::new(cfg, &style, vgg, &d).ok()?;
+        let (median, min) = time_ms(1, reps, || {
+            block_on(t.step(&photos)).unwrap();
+        });
+        Some(serde_json::json!({
+            "batch": batch, "crop": crop, "step_median_ms": median, "step_min_ms": min, "iterations_per_second": 1000.0 / median,
+            "includes": "photo decode + resize + crop, transformer fwd+bwd, VGG19 to relu5_1 fwd+bwd (the recipe's layers), Adam, one host read",
+        }))
+    })();
+    serde_json::json!({ "network_width": spec.width, "parameters": spec.parameter_count(), "inference": results, "train_step": train })
+}
+
 fn bench(sel: ComputeDevice, layout: &str) -> serde_json::Value {
     let d = sel.device.clone();
     let cpu = sel.in_host_memory();
     let reps: usize = arg("--reps").map(|s| s.parse().unwrap()).unwrap_or(if cpu { 3 } else { 5 });
-    let spec = if layout == "ml5" { NetSpec::ml5() } else { NetSpec::johnson(32) };
-    let stylizer = Stylizer::from_net(TransformerNet::init(spec.clone(), 0, &d), &d, "untrained".into());
+    let specs: Vec<NetSpec> = if layout == "ml5" {
+        vec![NetSpec::ml5()]
+    } else {
+        arg("--widths").unwrap_or("32,16".into()).split(',').map(|w| NetSpec::johnson(w.parse().expect("--widths: numbers"))).collect()
+    };
     let weights = VggWeights::embedded().unwrap();
     let loss = PerceptualLoss::new(LossConfig::gatys(), LossConfig::gatys().vgg(&weights, &d)).unwrap();
-    let inf_sizes = sizes(&arg("--sizes").unwrap_or("256x256,512x512,640x480,1280x720,1920x1080".into()));
+    let inf_sizes = sizes(&arg("--sizes").unwrap_or("256x256,640x480,1280x720,512x512,1920x1080".into()));
     let gatys_sizes = sizes(&arg("--gatys-sizes").unwrap_or("256x256,512x512".into()));
 
     // Optimiser overhead per evaluation at 256² (L-BFGS arithmetic and reads) at steady state: a
@@ -99,55 +151,25 @@ fn bench(sel: ComputeDevice, layout: &str) -> serde_json::Value {
         // (Not clamped: a small negative value is measurement noise and says so.)
         out.steady_ms_per_evaluation().unwrap_or(eval) - eval
     };
-
-    let mut results = Vec::new();
-    for &(w, h) in &inf_sizes {
-        let x = input(w, h, &d);
-        let (median, min) = time_ms(1, reps, || {
-            read(vec![stylizer.tensor(x.clone()).sum()]);
-        });
-        let mut r = serde_json::json!({ "width": w, "height": h, "inference_median_ms": median, "inference_min_ms": min });
-        if gatys_sizes.contains(&(w, h)) {
-            let eval = gatys_eval_ms(&loss, w, h, &d, reps.min(3));
-            let gatys_ms = 300.0 * (eval + overhead_ms);
-            r["gatys_evaluation_ms_measured"] = eval.into();
-            r["gatys_300_evaluations_ms_derived"] = gatys_ms.into();
-            r["speedup_over_gatys"] = (gatys_ms / median).into();
-            r["time_saved_percent"] = (100.0 * (1.0 - median / gatys_ms)).into();
-        }
-        eprintln!("{}: {w}x{h} {median:.1} ms", sel.info);
-        results.push(r);
+    // Gatys time per size = 300 x (one measured evaluation + the overhead).
+    let mut gatys = Vec::new();
+    for &(w, h) in gatys_sizes.iter().filter(|s| inf_sizes.contains(s)) {
+        let eval = gatys_eval_ms(&loss, w, h, &d, reps.min(3));
+        gatys.push(serde_json::json!({ "width": w, "height": h, "gatys_evaluation_ms_measured": eval, "gatys_300_evaluations_ms_derived": 300.0 * (eval + overhead_ms) }));
     }
-
-    // One training step (batch, crop) on the shared photos if present, else on synthetic photos.
-    let batch: usize = arg("--train-batch").map(|s| s.parse().unwrap()).unwrap_or(4);
-    let crop: u32 = arg("--train-crop").map(|s| s.parse().unwrap()).unwrap_or(256);
-    let train = (|| {
-        if flag("--no-train") {
-            return None;
-        }
-        let photos = match arg("--photos").map(std::path::PathBuf::from).or_else(|| Some(asset("../shared/data/photos")).filter(|d| d.is_dir())) {
-            Some(dir) => Photos::scan(&dir, 0).ok()?,
-            None => Photos::scan(&synthetic_photos(), 0).ok()?,
-        };
-        let style = load_rgb(&asset("web/assets/starry_night.jpg")).ok()?.resize_max_side(256);
-        let cfg = TrainConfig { batch, crop, width: 32, ..TrainConfig::defaults("bench") };
-        let mut t = Trainer::new(cfg, &style, loss.vgg.clone(), &d).ok()?;
-        let (median, min) = time_ms(1, reps, || {
-            block_on(t.step(&photos)).unwrap();
-        });
-        Some(serde_json::json!({ "batch": batch, "crop": crop, "step_median_ms": median, "step_min_ms": min, "includes": "photo decode + crop, transformer fwd+bwd, VGG19 to conv3_1 fwd+bwd, Adam, one host read" }))
-    })();
+    let gatys_ms = |w: usize, h: usize| {
+        gatys.iter().find(|g| g["width"] == w && g["height"] == h).and_then(|g| g["gatys_300_evaluations_ms_derived"].as_f64())
+    };
+    let networks: Vec<serde_json::Value> = specs.into_iter().map(|spec| bench_network(&sel, spec, &inf_sizes, &gatys_ms, reps)).collect();
 
     serde_json::json!({
         "bench": "feedforward",
         "layout": layout,
-        "parameters": spec.parameter_count(),
         "adapter": sel.info,
-        "inference": results,
+        "networks": networks,
+        "gatys": gatys,
         "gatys_optimizer_overhead_ms_per_evaluation_at_256": overhead_ms,
         "gatys_optimizer_overhead_measured_over_evaluations": overhead_evals,
-        "train_step": train,
     })
 }
 

@@ -379,6 +379,13 @@ fn evaluate_writes_its_report_and_refuses_bad_input() {
     assert_eq!(image::open(&sheet).unwrap().height() > 96, true);
     std::fs::remove_file(&report).unwrap();
     std::fs::remove_file(&sheet).unwrap();
+    // --held-out 2: only the photos `train --hold-out 2` kept out (the first of each two, by name).
+    let o = burnish(&["evaluate", "scream", "--style", &style, "--photos", s(&photos), "--size", "48", "--held-out", "2", "--report", s(&report), "--device", "cpu", "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let names: Vec<&str> = r["per_photo"].as_array().unwrap().iter().map(|p| p["photo"].as_str().unwrap()).collect();
+    assert_eq!(names, ["a.jpg"]);
+    std::fs::remove_file(&report).unwrap();
     let text = d.join("style.jpg");
     std::fs::write(&text, "not a picture").unwrap();
     assert_clean_error(&run("scream", s(&text), s(&photos)), "not a readable image");

@@ -444,19 +444,23 @@ pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     }
     photos.truncate(a.limit.unwrap_or(usize::MAX).max(1));
     let file = resolve(&a.model)?;
-    // The network's own training settings where its file has them, else the calibrated defaults.
+    // The network's own training settings where its file has them, else burnish's training recipe.
     let trained: Option<TrainConfig> = file.config.as_ref().and_then(|c| serde_json::from_value(c.clone()).ok());
     let (loss_cfg, style_size) = match &trained {
         Some(t) => (t.loss.clone(), t.style_size),
-        None => (LossConfig::gatys(), TrainConfig::defaults("").style_size),
+        None => {
+            let recipe = TrainConfig::defaults("");
+            (recipe.loss, recipe.style_size)
+        }
     };
     let sel = select_device(&a.compute)?;
     let weights = VggWeights::embedded()?;
     let loss = PerceptualLoss::new(loss_cfg.clone(), loss_cfg.vgg(&weights, &sel.device))?;
-    let evaluator = Evaluator::new(loss.clone(), &style_img.resize_max_side(style_size), &sel.device)?;
+    // The style as the network was trained on it; the Gatys runs optimise the same loss against it.
+    let style_for_loss = style_img.resize_max_side(style_size);
+    let evaluator = Evaluator::new(loss.clone(), &style_for_loss, &sel.device)?;
     let model_source = file.source.clone();
     let stylizer = Stylizer::new(file, &sel.device);
-    let gatys_style = style_img.resize_max_side(a.size);
     let mut progress = Progress::new("evaluate", "photos", photos.len() as u64, 0, a.compute.quiet);
     let mut rows: Vec<Scored> = Vec::new();
     for (i, path) in photos.iter().enumerate() {
@@ -475,8 +479,8 @@ pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
         let scores = block_on(evaluator.score(&photo, &styled))?;
         let gatys = match a.gatys {
             Some(n) => {
-                let cfg = RunConfig { evaluations: n, ..RunConfig::transfer_defaults() };
-                let out = block_on(GatysRun::new(&loss.vgg, &cfg, Some(&photo), &gatys_style, (photo.width, photo.height), &sel)?.run(&mut Quiet))?;
+                let cfg = RunConfig { loss: loss_cfg.clone(), evaluations: n, ..RunConfig::transfer_defaults() };
+                let out = block_on(GatysRun::new(&loss.vgg, &cfg, Some(&photo), &style_for_loss, (photo.width, photo.height), &sel)?.run(&mut Quiet))?;
                 let s = block_on(evaluator.score(&photo, &out.image))?;
                 Some((out.image, s))
             }
@@ -521,7 +525,7 @@ pub fn evaluate(a: &EvaluateArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
             "photos": a.photos,
             "size": a.size,
             "loss": loss_cfg,
-            "loss_settings_from": if trained.is_some() { "the model's training config" } else { "the calibrated defaults (the model has no training config)" },
+            "loss_settings_from": if trained.is_some() { "the model's training config" } else { "burnish's training recipe (the model has no training config)" },
             "style_size": style_size,
             "gatys_evaluations": a.gatys,
             "adapter": sel.info,

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use burnish::device::{self, ComputeDevice, CpuBackend, DeviceChoice};
+use burnish::feedforward::train::TrainConfig;
 use burnish::image::files::check_side;
 use burnish::loss::LossConfig;
 use burnish::vgg::Tap;
@@ -22,6 +23,19 @@ fn default_content_layer() -> String {
 
 fn default_style_layers() -> String {
     layer_list(&LossConfig::gatys().style_layers)
+}
+
+/// `burnish train`'s defaults: the library's training recipe.
+fn train_defaults() -> TrainConfig {
+    TrainConfig::defaults("")
+}
+
+fn train_content_layer() -> String {
+    train_defaults().loss.content_layer.map(|t| t.short_name()).unwrap_or_default()
+}
+
+fn train_style_layers() -> String {
+    layer_list(&train_defaults().loss.style_layers)
 }
 
 /// Taps as the command line writes them: `conv_1,conv_2`.
@@ -159,7 +173,8 @@ pub struct EvaluateArgs {
     /// Score only the first N photos (by name, after --held-out).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Also score an N-evaluation Gatys run from each photo (Johnson et al. compare with 50-100).
+    /// Also score an N-evaluation Gatys run from each photo on the network's own training loss
+    /// (Johnson et al. compare with 50-100 L-BFGS iterations).
     #[arg(long)]
     pub gatys: Option<usize>,
     /// A sheet of photo | network (| Gatys) per photo (.png or .jpg).
@@ -190,36 +205,36 @@ pub struct TrainArgs {
     #[arg(long)]
     pub init: Option<String>,
     /// Total iterations (batches).
-    #[arg(long, default_value_t = 40_000)]
+    #[arg(long, default_value_t = train_defaults().iterations)]
     pub iterations: usize,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = train_defaults().batch)]
     pub batch: usize,
-    /// Side of the random square crops.
-    #[arg(long, default_value_t = 256)]
+    /// Side of the random square crops, taken from the photo scaled to this short side.
+    #[arg(long, default_value_t = train_defaults().crop)]
     pub crop: u32,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = train_defaults().adam.lr)]
     pub lr: f64,
     /// Channels of the network's first layer (32 = Johnson et al.; the rest scale with it).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = train_defaults().width)]
     pub width: usize,
-    #[arg(long, default_value_t = default_content_layer())]
+    #[arg(long, default_value_t = train_content_layer())]
     pub content_layer: String,
-    #[arg(long, default_value_t = LossConfig::gatys().content_weight)]
+    #[arg(long, default_value_t = train_defaults().loss.content_weight)]
     pub content_weight: f64,
     /// Style layers: names or a preset (shallow = conv_1..5).
-    #[arg(long, default_value_t = default_style_layers())]
+    #[arg(long, default_value_t = train_style_layers())]
     pub style_layers: String,
-    #[arg(long, default_value_t = LossConfig::gatys().style_weight)]
+    #[arg(long, default_value_t = train_defaults().loss.style_weight)]
     pub style_weight: f64,
     /// Total-variation weight (0 = off).
-    #[arg(long, default_value_t = LossConfig::gatys().tv_weight)]
+    #[arg(long, default_value_t = train_defaults().loss.tv_weight)]
     pub tv_weight: f64,
     /// VGG feature scale k (see README, Calibration).
-    #[arg(long, default_value_t = LossConfig::gatys().feature_scale)]
+    #[arg(long, default_value_t = train_defaults().loss.feature_scale)]
     pub feature_scale: f64,
     /// Largest side of the style image when its Gram matrices are taken.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = train_defaults().style_size)]
     pub style_size: u32,
     /// Keep every N-th photo (by name, from the first) out of training, for `evaluate --held-out N`
     /// (0: train on all).

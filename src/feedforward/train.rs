@@ -48,17 +48,19 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
-    /// The calibrated Gatys loss ([`LossConfig::gatys`]), batch 4 of 256² crops, Adam lr 1e-3.
+    /// The training recipe ([`LossConfig::training`]): batch 2 of 128² crops of the whole scene
+    /// against the style at 256 px (the style's strokes at twice the photo's scale, as lengstrom
+    /// trains 256² photos against the full-size style), Adam lr 1e-3, width 32.
     pub fn defaults(style: &str) -> Self {
         Self {
             style: style.into(),
             style_size: 256,
-            batch: 4,
-            crop: 256,
+            batch: 2,
+            crop: 128,
             adam: AdamConfig::with_lr(1e-3),
-            loss: LossConfig::gatys(),
+            loss: LossConfig::training(),
             width: 32,
-            iterations: 40_000,
+            iterations: 6_000,
             seed: 0,
             init: None,
             hold_out: 0,
