@@ -47,6 +47,14 @@ pub enum Error {
     #[error("ffmpeg failed on {path}: {reason}")]
     Ffmpeg { path: PathBuf, reason: String },
 
+    /// A camera that cannot be opened or stopped delivering (the message says what to do).
+    #[error("{0}")]
+    Camera(String),
+
+    /// A window or display that cannot be created or drawn to.
+    #[error("display: {0}")]
+    Display(String),
+
     #[error("the optimisation produced non-finite values ({0}). Lower the style weight or use --line-search strong-wolfe.")]
     NonFinite(String),
 }

@@ -25,6 +25,8 @@ pub mod feedforward;
 pub mod frames;
 pub mod gatys;
 pub mod image;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod live;
 pub mod loss;
 pub mod optim;
 pub mod sheet;

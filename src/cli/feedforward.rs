@@ -38,7 +38,9 @@ pub fn styles() -> Result<ExitCode> {
         println!("no styles are shipped in this build");
     }
     for s in SHIPPED {
-        println!("{:<16} {}", s.name, s.title);
+        let spec = resolve(s.name)?.spec;
+        let kind = if spec.width < 32 { "light" } else { "full" };
+        println!("{:<22} {kind} (width {}, {:.2} M parameters)  {}", s.name, spec.width, spec.parameter_count() as f64 / 1e6, s.title);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,11 @@
+//! Live stylization (`burnish live`): frames from a camera or a looping file, captured on their
+//! own thread ([`capture`]), stylized at a processing size that holds the frame rate
+//! ([`governor`]), shown in a window with key controls ([`controls`]).
+
+pub mod capture;
+pub mod controls;
+pub mod governor;
+
+pub use capture::{Camera, Capture, CaptureState, Captured, LatestFrame, VirtualCamera};
+pub use controls::{Action, Controls, KEYS, View, action_for};
+pub use governor::{Governor, SIZE_LADDER};
