@@ -4,8 +4,10 @@
 
 pub mod capture;
 pub mod controls;
+pub mod display;
 pub mod governor;
 
 pub use capture::{Camera, Capture, CaptureState, Captured, LatestFrame, VirtualCamera};
+pub use display::{Display, GpuImage, Overlay, Picture};
 pub use controls::{Action, Controls, KEYS, View, action_for};
 pub use governor::{Governor, SIZE_LADDER};
