@@ -10,7 +10,7 @@ use clap::Parser;
 
 mod cli;
 
-use cli::{Cli, Command, feedforward, gatys, studies};
+use cli::{Cli, Command, feedforward, gatys, live, studies};
 
 fn main() -> ExitCode {
     quiet_wayland_probe();
@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         Command::Export { model, output, f16 } => feedforward::export(&model, &output, f16),
         Command::Train(args) => feedforward::train(&args, stop),
         Command::Evaluate(args) => feedforward::evaluate(&args, stop),
+        Command::Live(args) => live::live(&args, stop),
     };
     match result {
         Ok(code) => code,

@@ -166,6 +166,7 @@ fn tiny_config() -> TrainConfig {
         width: 4,
         loss: LossConfig {
             style_layers: (0..3).map(|conv| Tap { conv, relu: false }).collect(),
+            style_layer_weights: Vec::new(),
             content_layer: Some(Tap { conv: 2, relu: false }),
             ..LossConfig::gatys()
         },

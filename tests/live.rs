@@ -76,3 +76,125 @@ fn a_still_image_is_a_camera_at_its_frame_rate() {
     let e = VirtualCamera::open(std::path::Path::new("/nonexistent/clip.mp4"), 30.0).err().unwrap().to_string();
     assert!(e.contains("no such file"), "{e}");
 }
+
+/// Whether `program` runs (is installed).
+fn have(program: &str) -> bool {
+    std::process::Command::new(program).arg("-version").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status().is_ok()
+}
+
+fn xdotool(display: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("xdotool").args(args).env("DISPLAY", display).output().expect("xdotool runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The real window under Xvfb on a generated clip: keys switch the view and the style and take
+/// screenshots, whose pixels are checked. BURNISH_TEST_WINDOW=1 (CI) makes a missing Xvfb,
+/// xdotool or ffmpeg a failure instead of a skip.
+#[test]
+fn the_live_window_runs_on_a_virtual_camera_and_obeys_its_keys() {
+    use std::process::{Command, Stdio};
+    let required = std::env::var("BURNISH_TEST_WINDOW").as_deref() == Ok("1");
+    if !(have("Xvfb") && have("xdotool") && have("ffmpeg")) {
+        assert!(!required, "BURNISH_TEST_WINDOW=1 but Xvfb, xdotool or ffmpeg is missing");
+        eprintln!("skipping: needs Xvfb, xdotool and ffmpeg");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let clip = d.join("clip.mp4");
+    let ok = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=2", "-pix_fmt", "yuv420p"])
+        .arg(&clip)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ffmpeg made the clip");
+    // A display of our own: Xvfb picks a free number and writes it to the pipe.
+    let mut xvfb = Command::new("Xvfb").args(["-displayfd", "1", "-screen", "0", "800x600x24", "-nolisten", "tcp"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut number = String::new();
+    {
+        use std::io::BufRead;
+        std::io::BufReader::new(xvfb.stdout.as_mut().unwrap()).read_line(&mut number).unwrap();
+    }
+    let display = format!(":{}", number.trim());
+    let shots = d.join("shots");
+    std::fs::create_dir(&shots).unwrap();
+    let report = d.join("report.json");
+    let live = Command::new(env!("CARGO_BIN_EXE_burnish"))
+        .args(["live", "--source"])
+        .arg(&clip)
+        .args(["--window", "480x240", "--size", "96", "--seconds", "40", "--screenshots"])
+        .arg(&shots)
+        .arg("--report")
+        .arg(&report)
+        .env("DISPLAY", &display)
+        .env_remove("WAYLAND_DISPLAY")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let window = xdotool(&display, &["search", "--sync", "--name", "burnish live"]);
+    let window = window.lines().next().unwrap_or("").to_string();
+    assert!(!window.is_empty(), "the window appeared");
+    xdotool(&display, &["windowfocus", "--sync", &window]);
+    let wait_for = |n: usize| {
+        for _ in 0..200 {
+            if std::fs::read_dir(&shots).unwrap().count() >= n {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("screenshot {n} was not written");
+    };
+    // Stylized, then side by side (space twice), then the next style, side by side.
+    std::thread::sleep(Duration::from_secs(2));
+    xdotool(&display, &["key", "Return"]);
+    wait_for(1);
+    xdotool(&display, &["key", "space", "space"]);
+    std::thread::sleep(Duration::from_millis(800));
+    xdotool(&display, &["key", "Return"]);
+    wait_for(2);
+    xdotool(&display, &["key", "Right"]);
+    std::thread::sleep(Duration::from_secs(2));
+    xdotool(&display, &["key", "Return"]);
+    wait_for(3);
+    xdotool(&display, &["key", "q"]);
+    let out = live.wait_with_output().unwrap();
+    let _ = xvfb.kill();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("style: wave"), "{stderr}");
+    let shot = |i: u32| image::open(shots.join(format!("burnish-live-{i:04}.png"))).unwrap().to_rgb8();
+    let (stylized, side, next) = (shot(1), shot(2), shot(3));
+    assert_eq!(stylized.dimensions(), (480, 240));
+    // Mean absolute difference of a region of two shots.
+    let mad = |a: &image::RgbImage, b: &image::RgbImage, x0: u32, x1: u32| {
+        let (mut sum, mut n) = (0f64, 0f64);
+        for y in 60..240 {
+            for x in x0..x1 {
+                for c in 0..3 {
+                    sum += (a.get_pixel(x, y).0[c] as f64 - b.get_pixel(x, y).0[c] as f64).abs();
+                    n += 1.0;
+                }
+            }
+        }
+        sum / n
+    };
+    // Side by side: the left half is the camera's picture (testsrc2: saturated colour bars), the
+    // right half the stylized one; it differs from the left. The next style changes the right half.
+    let grey = image::RgbImage::from_pixel(480, 240, image::Rgb([128, 128, 128]));
+    assert!(mad(&side, &grey, 20, 220) > 30.0, "the original is drawn on the left");
+    let left_vs_right = {
+        let mut shifted = side.clone();
+        for y in 0..240 {
+            for x in 0..240 {
+                shifted.put_pixel(x, y, *side.get_pixel(x + 240, y));
+            }
+        }
+        mad(&side, &shifted, 20, 220)
+    };
+    assert!(left_vs_right > 15.0, "the stylized half differs from the original ({left_vs_right})");
+    assert!(mad(&side, &next, 260, 460) > 8.0, "switching the style changed the picture");
+    assert!(mad(&stylized, &grey, 100, 380) > 8.0, "the stylized view shows a picture");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(r["frames"].as_u64().unwrap() > 5 && r["fps"].as_f64().unwrap() > 0.0, "{r}");
+}

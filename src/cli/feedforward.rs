@@ -25,6 +25,7 @@ use burnish::optim::Flow;
 use burnish::image::RgbF32;
 use burnish::image::files::{self, IMAGE_EXTENSIONS, check_side, is_image_file, list_images};
 use burnish::loss::LossConfig;
+use burnish::image::tensor::frame_tensor;
 use burnish::optim::adam::AdamConfig;
 use burnish::sheet::{self, Cell};
 use burnish::vgg::VggWeights;
@@ -239,6 +240,13 @@ fn train_config(a: &TrainArgs, init: Option<&NetFile>) -> Result<TrainConfig> {
         loss: LossConfig {
             content_layer: Some(Tap::parse(&a.content_layer)?),
             style_layers: parse_layer_list(&a.style_layers)?,
+            style_layer_weights: match a.style_layer_weights.as_deref() {
+                None | Some("gram") => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(|w| w.trim().parse::<f64>().map_err(|_| anyhow::anyhow!("--style-layer-weights: '{w}' is not a number (a comma list, or gram)")))
+                    .collect::<Result<_>>()?,
+            },
             content_weight: a.content_weight,
             style_weight: a.style_weight,
             tv_weight: a.tv_weight,
@@ -272,6 +280,16 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     }
     let sel = select_device(&a.compute)?;
     let vgg = cfg.loss.vgg(&VggWeights::embedded()?, &sel.device);
+    let mut cfg = cfg;
+    if a.style_layer_weights.as_deref() == Some("gram") {
+        let loss = PerceptualLoss::new(cfg.loss.clone(), vgg.clone())?;
+        let grams = loss.style_grams(frame_tensor(&style, &sel.device), 1);
+        cfg.loss.style_layer_weights = block_on(PerceptualLoss::gram_energy_weights(&grams))?;
+        if !a.compute.quiet {
+            eprintln!("style layer weights (1 / Gram energy): {:?}", cfg.loss.style_layer_weights);
+        }
+    }
+    let cfg = cfg;
     let mut trainer = if a.resume {
         let bytes = std::fs::read(&ckpt_path).with_context(|| format!("--resume: cannot read {}", ckpt_path.display()))?;
         let t = Trainer::resume(&bytes, &ckpt_path, cfg.clone(), &style, vgg, &sel.device)?;

@@ -142,6 +142,7 @@ pub fn run_config(args: &GatysArgs, content_layer: Option<&str>, content_weight:
         loss: LossConfig {
             content_layer,
             style_layers: parse_layer_list(&args.style_layers)?,
+            style_layer_weights: Vec::new(),
             content_weight: if content_layer.is_some() { content_weight } else { 0.0 },
             style_weight: args.style_weight,
             tv_weight: args.tv_weight,

@@ -3,6 +3,7 @@
 
 pub mod feedforward;
 pub mod gatys;
+pub mod live;
 pub mod progress;
 pub mod studies;
 
@@ -151,6 +152,8 @@ pub enum Command {
     /// Quality report of a style network on photos: losses at its training settings, structure
     /// score and style distance per photo and their geometric means (optionally against Gatys).
     Evaluate(EvaluateArgs),
+    /// Stylize a camera (or a looping video or image) live in a window; `?` in the window lists the keys.
+    Live(LiveArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -183,6 +186,49 @@ pub struct EvaluateArgs {
     /// The numbers as JSON.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub compute: Compute,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LiveArgs {
+    /// Camera number (`--camera list` lists them).
+    #[arg(long, conflicts_with = "source")]
+    pub camera: Option<String>,
+    /// A video (looped) or an image to use as the camera, played at its own frame rate.
+    #[arg(long)]
+    pub source: Option<PathBuf>,
+    /// The first style; the arrow keys step through every shipped style (and this one).
+    #[arg(short, long, default_value = "scream")]
+    pub model: String,
+    /// Frame rate the processing size is adjusted to hold.
+    #[arg(long, default_value_t = 30.0)]
+    pub fps: f64,
+    /// Fixed processing size (largest side, pixels) instead of automatic.
+    #[arg(long)]
+    pub size: Option<u32>,
+    /// Window size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x720")]
+    pub window: String,
+    #[arg(long)]
+    pub fullscreen: bool,
+    /// Folder for screenshots (Enter / F12 in the window).
+    #[arg(long, default_value = ".")]
+    pub screenshots: PathBuf,
+    /// Blend of the stylized frame and the camera's: 1 = fully stylized.
+    #[arg(long, default_value_t = 1.0)]
+    pub strength: f32,
+    #[arg(long, alias = "preserve-color")]
+    pub preserve_colour: bool,
+    /// Blend each output with the previous one where the picture did not move (runs on the host).
+    #[arg(long, value_enum, default_value_t = Switch::Off)]
+    pub stabilize: Switch,
+    /// At exit, write the run's numbers (frames/s, network ms, latency, size) as JSON.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Close the window after this many seconds (benchmarks, tests).
+    #[arg(long)]
+    pub seconds: Option<f64>,
     #[command(flatten)]
     pub compute: Compute,
 }
@@ -227,6 +273,10 @@ pub struct TrainArgs {
     pub style_layers: String,
     #[arg(long, default_value_t = train_defaults().loss.style_weight)]
     pub style_weight: f64,
+    /// A weight per style layer: a comma list, or `gram` (1 / the style's Gram energy at each
+    /// layer, so each layer's term is its relative error; the numbers go into the config).
+    #[arg(long)]
+    pub style_layer_weights: Option<String>,
     /// Total-variation weight (0 = off).
     #[arg(long, default_value_t = train_defaults().loss.tv_weight)]
     pub tv_weight: f64,

@@ -17,6 +17,10 @@ pub struct LossConfig {
     /// None for texture synthesis (style loss only).
     pub content_layer: Option<Tap>,
     pub style_layers: Vec<Tap>,
+    /// A weight per style layer (empty: 1 each). [`PerceptualLoss::gram_energy_weights`] makes
+    /// each layer's term the Gram matrix's relative squared error, so every layer counts alike.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub style_layer_weights: Vec<f64>,
     pub content_weight: f64,
     pub style_weight: f64,
     pub tv_weight: f64,
@@ -34,6 +38,7 @@ impl LossConfig {
         Self {
             content_layer: Some(Tap { conv: 3, relu: false }),
             style_layers: (0..5).map(|conv| Tap { conv, relu: false }).collect(),
+            style_layer_weights: Vec::new(),
             content_weight: 1.0,
             style_weight: 1e6,
             tv_weight: 0.0,
@@ -76,6 +81,16 @@ impl LossConfig {
         }
         if self.style_layers.is_empty() {
             return Err(Error::InvalidOption("at least one style layer is needed".into()));
+        }
+        if !self.style_layer_weights.is_empty() && self.style_layer_weights.len() != self.style_layers.len() {
+            return Err(Error::InvalidOption(format!(
+                "{} style layer weights for {} style layers",
+                self.style_layer_weights.len(),
+                self.style_layers.len()
+            )));
+        }
+        if self.style_layer_weights.iter().any(|w| !(w.is_finite() && *w >= 0.0)) {
+            return Err(Error::InvalidOption("style layer weights must be non-negative numbers".into()));
         }
         Ok(())
     }
@@ -156,6 +171,14 @@ impl PerceptualLoss {
         if batch == 1 { grams.collect() } else { grams.map(|g| g.repeat_dim(0, batch)).collect() }
     }
 
+    /// Per style layer, 1 / mean(G²) of the style's Gram matrix `grams` ([`Self::style_grams`]):
+    /// with these weights a layer's term is ‖G − G_style‖² / ‖G_style‖², the relative error the
+    /// quality report's style distance averages.
+    pub async fn gram_energy_weights(grams: &[Tensor<3>]) -> Result<Vec<f64>> {
+        let v = crate::optim::read_scalars(grams.iter().map(|g| g.clone().square().mean()).collect()).await?;
+        Ok(v.into_iter().map(|m| if m > 0.0 { 1.0 / m } else { 0.0 }).collect())
+    }
+
     /// content weight · content loss + style weight · Σ style losses + TV weight · TV of `image`
     /// ([b, 3, h, w], tracked when a gradient is wanted) against `targets`. The content term is
     /// left out when `targets` has no content features.
@@ -180,8 +203,12 @@ impl PerceptualLoss {
             None => zero(),
         };
         let mut style = zero();
-        for (f, g) in feats.zip(&targets.style_grams) {
-            style = style + style_layer_loss(f, if tracked { g.clone().autodiff() } else { g.clone() }, cfg.kernels);
+        for (i, (f, g)) in feats.zip(&targets.style_grams).enumerate() {
+            let layer = style_layer_loss(f, if tracked { g.clone().autodiff() } else { g.clone() }, cfg.kernels);
+            style = style + match cfg.style_layer_weights.get(i) {
+                Some(&w) if w != 1.0 => layer.mul_scalar(w),
+                _ => layer,
+            };
         }
         let style = style.mul_scalar(cfg.style_weight);
         let tv = if cfg.tv_weight != 0.0 { total_variation(image).mul_scalar(cfg.tv_weight) } else { zero() };
