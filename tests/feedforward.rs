@@ -380,3 +380,36 @@ fn training_from_an_init_network_resumes_exactly() {
     assert!(Trainer::resume(&ckpt, Path::new("ckpt"), tiny_config(), &style, vgg.clone(), &d).is_err());
     assert!(Trainer::starting_from(TrainConfig { width: 8, ..cfg }, init(), &style, vgg, &d).is_err());
 }
+
+#[test]
+fn gram_energy_layer_weights_make_each_style_term_its_relative_error() {
+    use burnish::feedforward::quality::STYLE_TAPS;
+    use burnish::loss::{LossTargets, PerceptualLoss, gram_reference};
+    let d = cpu();
+    let base = LossConfig { content_layer: None, content_weight: 0.0, style_layers: STYLE_TAPS.to_vec(), style_weight: 1.0, kernels: false, ..LossConfig::gatys() };
+    let vgg = base.vgg(&VggWeights::embedded().unwrap(), &d);
+    let style = frame_tensor(&load_rgb(&common::asset("starry_night.jpg")).unwrap().resize_max_side(48), &d);
+    let image = frame_tensor(&load_rgb(&common::asset("bunny.jpg")).unwrap().resize_max_side(48), &d);
+    let grams = PerceptualLoss::new(base.clone(), vgg.clone()).unwrap().style_grams(style.clone(), 1);
+    let weights = block_on(PerceptualLoss::gram_energy_weights(&grams)).unwrap();
+    // By hand: each weight is 1 / mean(G²) of the style's Gram matrix.
+    let host = |x: Tensor<3>| vals(x).into_iter().map(f64::from).collect::<Vec<f64>>();
+    for (w, g) in weights.iter().zip(&grams) {
+        let g = host(g.clone());
+        let mean_sq = g.iter().map(|v| v * v).sum::<f64>() / g.len() as f64;
+        assert!((w * mean_sq - 1.0).abs() < 1e-5, "{w} vs 1 / {mean_sq}");
+    }
+    // With them the style term is the sum over layers of ‖G − G_style‖² / ‖G_style‖².
+    let loss = PerceptualLoss::new(LossConfig { style_layer_weights: weights.clone(), ..base.clone() }, vgg.clone()).unwrap();
+    let terms = loss.evaluate(image.clone(), &LossTargets { content: None, style_grams: grams.clone() });
+    let mut want = 0.0;
+    for (f, g) in vgg.forward(image, &STYLE_TAPS).into_iter().zip(&grams) {
+        let (a, b) = (host(gram_reference(f)), host(g.clone()));
+        want += a.iter().zip(&b).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / b.iter().map(|y| y * y).sum::<f64>();
+    }
+    let got = vals(terms.style)[0] as f64;
+    assert!((got - want).abs() < 1e-4 * want, "{got} vs {want}");
+    // A weight list of the wrong length is refused.
+    let bad = LossConfig { style_layer_weights: vec![1.0], ..base };
+    assert!(PerceptualLoss::new(bad, vgg).is_err());
+}
