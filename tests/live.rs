@@ -198,3 +198,21 @@ fn the_live_window_runs_on_a_virtual_camera_and_obeys_its_keys() {
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert!(r["frames"].as_u64().unwrap() > 5 && r["fps"].as_f64().unwrap() > 0.0, "{r}");
 }
+
+#[test]
+fn live_without_a_camera_says_to_use_a_source() {
+    let run = |args: &[&str]| std::process::Command::new(env!("CARGO_BIN_EXE_burnish")).args(args).output().unwrap();
+    if std::path::Path::new("/dev/video0").exists() {
+        eprintln!("skipping: this machine has a camera");
+        return;
+    }
+    let o = run(&["live", "--seconds", "1"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--source FILE") && !stderr.contains("panicked"), "{stderr}");
+    let o = run(&["live", "--camera", "7"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = run(&["live", "--source", "/nonexistent/clip.mp4"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(1) && stderr.contains("no such file"), "{stderr}");
+}

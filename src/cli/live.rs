@@ -8,7 +8,8 @@ use anyhow::{Context, Result, bail};
 use burnish::feedforward::shipped::SHIPPED;
 use burnish::frames::PostProcess;
 use burnish::image::files;
-use burnish::live::{Capture, LiveEvent, LiveOptions, VirtualCamera};
+use burnish::live::capture::OpenCamera;
+use burnish::live::{Capture, LiveEvent, LiveOptions, VirtualCamera, camera};
 
 use super::{LiveArgs, Switch};
 
@@ -34,11 +35,28 @@ pub fn live(a: &LiveArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
             bail!("--report {}: check that the folder exists and that it is a file name", p.display());
         }
     }
-    let camera = match (&a.source, &a.camera) {
-        (Some(path), _) => Box::new(VirtualCamera::open(path, 30.0)?),
-        (None, _) => bail!(
-            "this build of burnish has no camera support yet: pass --source FILE to play a video (looped) or an image as the camera"
-        ),
+    let open: OpenCamera = match (&a.source, a.camera.as_deref()) {
+        (Some(path), _) => {
+            let path = path.clone();
+            Box::new(move || Ok(Box::new(VirtualCamera::open(&path, 30.0)?) as Box<dyn burnish::live::Camera>))
+        }
+        (None, Some("list")) => {
+            let cams = camera::list()?;
+            if cams.is_empty() {
+                println!("no camera found (no /dev/video* device)");
+            }
+            for c in cams {
+                println!("{c}");
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        (None, index) => {
+            let n: u32 = match index {
+                Some(s) => s.parse().with_context(|| format!("--camera {s}: a camera number, or list"))?,
+                None => 0,
+            };
+            Box::new(move || camera::open(n, (1280, 720)))
+        }
     };
     // The style list: the chosen one first if it is not shipped, then every shipped style.
     let mut models: Vec<String> = SHIPPED.iter().map(|s| s.name.to_string()).collect();
@@ -65,7 +83,7 @@ pub fn live(a: &LiveArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
         stop: Some(stop),
     };
     let quiet = a.compute.quiet;
-    let capture = Capture::start(camera);
+    let capture = Capture::start(open)?;
     let stats = burnish::live::run(capture, options, &mut |e| match e {
         LiveEvent::Started { device, camera, notes } => {
             if !quiet {

@@ -87,8 +87,9 @@ impl LatestFrame {
     }
 }
 
-/// Something that yields frames as they happen (blocking until the next one).
-pub trait Camera: Send {
+/// Something that yields frames as they happen (blocking until the next one). It lives on the
+/// capture thread ([`Capture::start`] opens it there: some camera handles cannot move threads).
+pub trait Camera {
     /// The next frame; an error ends the capture (the message goes to the window).
     fn grab(&mut self) -> Result<RgbF32>;
     /// Width and height of its frames.
@@ -106,14 +107,29 @@ pub struct Capture {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Opens a camera (on the capture thread).
+pub type OpenCamera = Box<dyn FnOnce() -> Result<Box<dyn Camera>> + Send>;
+
 impl Capture {
-    pub fn start(mut camera: Box<dyn Camera>) -> Self {
+    /// Opens the camera on a new capture thread and starts capturing; an error opening it is
+    /// returned here.
+    pub fn start(open: OpenCamera) -> Result<Self> {
         let latest = Arc::new(LatestFrame::new());
         let stop = Arc::new(AtomicBool::new(false));
-        let (size, description) = (camera.size(), camera.describe());
+        let (opened, is_open) = std::sync::mpsc::channel::<Result<((u32, u32), String)>>();
         let thread = {
             let (latest, stop) = (latest.clone(), stop.clone());
             std::thread::spawn(move || {
+                let mut camera = match open() {
+                    Ok(c) => {
+                        let _ = opened.send(Ok((c.size(), c.describe())));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = opened.send(Err(e));
+                        return;
+                    }
+                };
                 let mut number = 0;
                 while !stop.load(Ordering::Relaxed) {
                     match camera.grab() {
@@ -129,7 +145,15 @@ impl Capture {
                 }
             })
         };
-        Self { latest, size, description, stop, thread: Some(thread) }
+        let (size, description) = match is_open.recv() {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => return Err(Error::Camera("the capture thread ended before the camera opened".into())),
+        };
+        Ok(Self { latest, size, description, stop, thread: Some(thread) })
     }
 }
 
@@ -245,7 +269,7 @@ mod tests {
 
     #[test]
     fn a_slow_consumer_gets_the_newest_frame_and_stale_ones_are_dropped() {
-        let cap = Capture::start(Box::new(Counter { n: 0, fail_after: 40 }));
+        let cap = Capture::start(Box::new(|| Ok(Box::new(Counter { n: 0, fail_after: 40 }) as Box<dyn Camera>))).unwrap();
         let first = cap.latest.wait(Duration::from_secs(2)).expect("a frame");
         std::thread::sleep(Duration::from_millis(30));
         let later = cap.latest.wait(Duration::from_secs(2)).expect("a frame");

@@ -3,6 +3,7 @@
 //! ([`governor`]), shown in a window with key controls ([`controls`]).
 
 pub mod app;
+pub mod camera;
 pub mod capture;
 pub mod controls;
 pub mod display;
