@@ -337,15 +337,15 @@ fn shipped_styles_are_listed_and_the_default_stylizes() {
     let out = burnish(&["styles"]);
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for name in ["scream", "wave", "starry-night", "composition-vii"] {
+    for name in ["scream-light", "scream", "wave", "starry-night", "composition-vii"] {
         assert!(listing.contains(name), "{listing}");
     }
     let dir = tempfile::tempdir().unwrap();
     let styled = dir.path().join("styled.jpg");
-    // No --model: the shipped Scream.
+    // No --model: the shipped Scream (light, the training recipe).
     let out = burnish(&["stylize", &asset("bunny.jpg"), "-o", s(&styled), "--size", "96", "--device", "cpu"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.contains("<shipped scream>"), "{stderr}");
+    assert!(out.status.success() && stderr.contains("<shipped scream-light>"), "{stderr}");
     let a = image::open(&styled).unwrap().to_rgb8();
     let b = image::open(asset("bunny.jpg")).unwrap().resize_exact(96, 54, image::imageops::FilterType::Triangle).to_rgb8();
     assert_eq!(a.dimensions(), (96, 54));

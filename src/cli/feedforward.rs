@@ -240,9 +240,9 @@ fn train_config(a: &TrainArgs, init: Option<&NetFile>) -> Result<TrainConfig> {
         loss: LossConfig {
             content_layer: Some(Tap::parse(&a.content_layer)?),
             style_layers: parse_layer_list(&a.style_layers)?,
-            style_layer_weights: match a.style_layer_weights.as_deref() {
-                None | Some("gram") => Vec::new(),
-                Some(list) => list
+            style_layer_weights: match a.style_layer_weights.as_str() {
+                "gram" | "none" => Vec::new(),
+                list => list
                     .split(',')
                     .map(|w| w.trim().parse::<f64>().map_err(|_| anyhow::anyhow!("--style-layer-weights: '{w}' is not a number (a comma list, or gram)")))
                     .collect::<Result<_>>()?,
@@ -281,7 +281,7 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     let sel = select_device(&a.compute)?;
     let vgg = cfg.loss.vgg(&VggWeights::embedded()?, &sel.device);
     let mut cfg = cfg;
-    if a.style_layer_weights.as_deref() == Some("gram") {
+    if a.style_layer_weights == "gram" {
         let loss = PerceptualLoss::new(cfg.loss.clone(), vgg.clone())?;
         let grams = loss.style_grams(frame_tensor(&style, &sel.device), 1);
         cfg.loss.style_layer_weights = block_on(PerceptualLoss::gram_energy_weights(&grams))?;

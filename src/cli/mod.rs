@@ -125,7 +125,7 @@ pub enum Command {
         output: PathBuf,
         /// A shipped style (see `burnish styles`), or a network file: burnish .safetensors,
         /// pytorch/examples TransformerNet .pth, or an ml5.js checkpoint folder / manifest.json.
-        #[arg(short, long, default_value = "scream")]
+        #[arg(short, long, default_value = "scream-light")]
         model: String,
         /// Scale each input so its largest side is at most this many pixels (default: as it is).
         #[arg(long)]
@@ -199,7 +199,7 @@ pub struct LiveArgs {
     #[arg(long)]
     pub source: Option<PathBuf>,
     /// The first style; the arrow keys step through every shipped style (and this one).
-    #[arg(short, long, default_value = "scream")]
+    #[arg(short, long, default_value = "scream-light")]
     pub model: String,
     /// Frame rate the processing size is adjusted to hold.
     #[arg(long, default_value_t = 30.0)]
@@ -273,10 +273,11 @@ pub struct TrainArgs {
     pub style_layers: String,
     #[arg(long, default_value_t = train_defaults().loss.style_weight)]
     pub style_weight: f64,
-    /// A weight per style layer: a comma list, or `gram` (1 / the style's Gram energy at each
-    /// layer, so each layer's term is its relative error; the numbers go into the config).
-    #[arg(long)]
-    pub style_layer_weights: Option<String>,
+    /// A weight per style layer: `gram` (1 / the style's Gram energy at each layer, so each
+    /// layer's term is its relative error; the numbers go into the config), `none` (1 each) or a
+    /// comma list.
+    #[arg(long, default_value = "gram")]
+    pub style_layer_weights: String,
     /// Total-variation weight (0 = off).
     #[arg(long, default_value_t = train_defaults().loss.tv_weight)]
     pub tv_weight: f64,

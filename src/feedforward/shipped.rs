@@ -13,23 +13,28 @@ pub struct Shipped {
 
 pub static SHIPPED: &[Shipped] = &[
     Shipped {
+        name: "scream-light",
+        title: "The Scream, Edvard Munch (1893), public domain: the training recipe, light network (the default)",
+        bytes: include_bytes!("../../weights/styles/scream-light.f16.safetensors"),
+    },
+    Shipped {
         name: "scream",
-        title: "The Scream, Edvard Munch (1893), public domain",
+        title: "The Scream, Edvard Munch (1893), public domain (old recipe: paints the photo away)",
         bytes: include_bytes!("../../weights/styles/scream.f16.safetensors"),
     },
     Shipped {
         name: "wave",
-        title: "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain",
+        title: "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain (old recipe: paints the photo away)",
         bytes: include_bytes!("../../weights/styles/wave.f16.safetensors"),
     },
     Shipped {
         name: "starry-night",
-        title: "The Starry Night, Vincent van Gogh (1889), public domain",
+        title: "The Starry Night, Vincent van Gogh (1889), public domain (old recipe: paints the photo away)",
         bytes: include_bytes!("../../weights/styles/starry-night.f16.safetensors"),
     },
     Shipped {
         name: "composition-vii",
-        title: "Composition VII, Wassily Kandinsky (1913), public domain",
+        title: "Composition VII, Wassily Kandinsky (1913), public domain (old recipe: paints the photo away)",
         bytes: include_bytes!("../../weights/styles/composition-vii.f16.safetensors"),
     },
 ];

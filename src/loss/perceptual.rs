@@ -49,16 +49,18 @@ impl LossConfig {
 
     /// The feed-forward training recipe (README, "Training recipe"): the layers the ml5.js /
     /// lengstrom networks were trained with (content relu4_2; style relu1_1, relu2_1, relu3_1,
-    /// relu4_1, relu5_1, post-ReLU) and lengstrom's weights converted to burnish's units
-    /// (content 1, style 3e4, TV 515; k = 58, the same Gram / (C·H·W) and MSE terms as Gatys).
-    /// A network starts from nothing and must learn to keep the photo: the Gatys weights
+    /// relu4_1, relu5_1, post-ReLU), content weight 1, style weight 40 and TV 515 (lengstrom's 200
+    /// in burnish's units), k = 58, the same Gram / (C·H·W) and MSE terms as Gatys. The style
+    /// weight assumes per-layer weights 1 / (the style's Gram energy)
+    /// ([`PerceptualLoss::gram_energy_weights`], which need the style image: `burnish train` fills
+    /// them in). A network starts from nothing and must learn to keep the photo: the Gatys weights
     /// (style 1e6 on pre-ReLU conv_1..5) reward texture there.
     pub fn training() -> Self {
         Self {
             content_layer: Some(Tap { conv: 9, relu: true }),
             style_layers: [0, 2, 4, 8, 12].into_iter().map(|conv| Tap { conv, relu: true }).collect(),
             content_weight: 1.0,
-            style_weight: 3e4,
+            style_weight: 40.0,
             tv_weight: 515.0,
             ..Self::gatys()
         }
