@@ -135,13 +135,55 @@ struct Shown {
     size: (u32, u32),
 }
 
-enum Frame {
+/// A picture ready to draw: on the device (no copy) or on the host.
+pub enum Frame {
     Gpu(GpuImage),
     Host(RgbF32),
 }
 
+/// One frame stylized: what to draw.
+pub struct Processed {
+    pub stylized: Frame,
+    pub original: Frame,
+    /// The network's input size.
+    pub size: (u32, u32),
+    /// Host-measured network time (host path only; 0 on the device path, which is asynchronous).
+    pub network_ms: f64,
+}
+
+/// Stylizes `frame` at `size` (largest side, at most the frame's). With `shared` (the window's
+/// wgpu device, which burn runs on) and no host post-processing, the frame is uploaded once and
+/// resized, stylized and drawn on the device; otherwise everything goes through the host.
+pub fn stylize_frame(frame: RgbF32, size: u32, stylizer: &Stylizer, shared: Option<&burn::tensor::Device>, post: PostProcess, stabilizer: Option<&mut Stabilizer>) -> Result<Processed> {
+    let (fw, fh) = (frame.width, frame.height);
+    let (pw, ph) = crate::image::frame::fit_max_side(fw, fh, size.min(fw.max(fh)));
+    match shared {
+        Some(device) if post.is_identity() && stabilizer.is_none() => {
+            let full = frame_tensor(&frame, device); // [1, 3, fh, fw]
+            let input = if (pw, ph) == (fw, fh) {
+                full.clone()
+            } else {
+                interpolate(full.clone(), InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size([ph as usize, pw as usize]))
+            }; // [1, 3, ph, pw]
+            let out: Tensor<4> = stylizer.tensor(input); // [1, 3, ph, pw]
+            Ok(Processed { stylized: Frame::Gpu(GpuImage::new(out)?), original: Frame::Gpu(GpuImage::new(full)?), size: (pw, ph), network_ms: 0.0 })
+        }
+        _ => {
+            let small = if (pw, ph) == (fw, fh) { frame.clone() } else { frame.resize_exact(pw, ph) };
+            let t = Instant::now();
+            let styled = stylizer.frame(&small)?;
+            let network_ms = t.elapsed().as_secs_f64() * 1e3;
+            let mut out = post.apply(&small, styled);
+            if let Some(s) = stabilizer {
+                out = s.apply(&small, out);
+            }
+            Ok(Processed { stylized: Frame::Host(out), original: Frame::Host(frame), size: (pw, ph), network_ms })
+        }
+    }
+}
+
 impl Frame {
-    fn picture(&self) -> Picture<'_> {
+    pub fn picture(&self) -> Picture<'_> {
         match self {
             Frame::Gpu(g) => Picture::Gpu(g),
             Frame::Host(f) => Picture::Host(f),
@@ -250,50 +292,20 @@ impl App<'_> {
 }
 
 impl State {
-    fn stylizer(&mut self, models: &[String]) -> Result<&Stylizer> {
+    /// Stylizes `c` at the governor's size; the pictures to draw.
+    fn process(&mut self, c: Captured, models: &[String]) -> Result<()> {
+        let size = self.governor.size();
+        let post = self.controls.post;
+        let stabilizer = if self.controls.stabilize { Some(self.stabilizer.get_or_insert_with(|| Stabilizer::new(StabilizeConfig::default()))) } else { None };
+        let shared = self.shared.then(|| self.compute.device.clone());
         let i = self.controls.style;
         if !self.stylizers.contains_key(&i) {
             let s = Stylizer::load(&models[i], &self.compute.device)?;
             self.stylizers.insert(i, s);
         }
-        Ok(&self.stylizers[&i])
-    }
-
-    /// Stylizes `c` at the governor's size; the pictures to draw.
-    fn process(&mut self, c: Captured, models: &[String]) -> Result<()> {
-        let t0 = Instant::now();
-        let size = self.governor.size();
-        let (fw, fh) = (c.frame.width, c.frame.height);
-        let (pw, ph) = crate::image::frame::fit_max_side(fw, fh, size.min(fw.max(fh)));
-        let host_post = !self.controls.post.is_identity() || self.stabilizer.is_some() && self.controls.stabilize;
-        let (stylized, original, network_ms) = if self.shared && !host_post {
-            // Uploaded once; resized, stylized and drawn on the device.
-            let device = self.compute.device.clone();
-            let full = frame_tensor(&c.frame, &device); // [1, 3, fh, fw]
-            let input = if (pw, ph) == (fw, fh) {
-                full.clone()
-            } else {
-                interpolate(full.clone(), InterpolateOptions::new(InterpolateMode::Bilinear).with_output_size([ph as usize, pw as usize]))
-            }; // [1, 3, ph, pw]
-            let out: Tensor<4> = self.stylizer(models)?.tensor(input);
-            let stylized = GpuImage::new(out)?;
-            let original = GpuImage::new(full)?;
-            (Frame::Gpu(stylized), Frame::Gpu(original), 0.0)
-        } else {
-            let small = if (pw, ph) == (fw, fh) { c.frame.clone() } else { c.frame.resize_exact(pw, ph) };
-            let t = Instant::now();
-            let styled = self.stylizer(models)?.frame(&small)?;
-            let network_ms = t.elapsed().as_secs_f64() * 1e3;
-            let mut out = self.controls.post.apply(&small, styled);
-            if self.controls.stabilize {
-                let s = self.stabilizer.get_or_insert_with(|| Stabilizer::new(StabilizeConfig::default()));
-                out = s.apply(&small, out);
-            }
-            (Frame::Host(out), Frame::Host(c.frame), network_ms)
-        };
-        let _ = t0;
-        self.shown = Some(Shown { captured_at: c.at, stylized, original, size: (pw, ph) });
-        self.last_network_ms = network_ms;
+        let p = stylize_frame(c.frame, size, &self.stylizers[&i], shared.as_ref(), post, stabilizer)?;
+        self.shown = Some(Shown { captured_at: c.at, stylized: p.stylized, original: p.original, size: p.size });
+        self.last_network_ms = p.network_ms;
         Ok(())
     }
 

@@ -57,7 +57,8 @@ impl Governor {
         // Cost grows with the pixel count: predict the next size up before taking it.
         let ratio = |a: usize, b: usize| (SIZE_LADDER[b] as f64 / SIZE_LADDER[a] as f64).powi(2);
         let next = if avg > self.target_ms * 1.1 && self.index > 0 {
-            self.index - 1
+            // Straight to the largest size predicted to fit (at least one step).
+            (0..self.index).rev().find(|&i| avg * ratio(self.index, i) <= self.target_ms).unwrap_or(0)
         } else if self.index < self.max_index && avg * ratio(self.index, self.index + 1) < self.target_ms * 0.8 {
             self.index + 1
         } else {
