@@ -305,7 +305,10 @@ impl State {
         }
         let p = stylize_frame(c.frame, size, &self.stylizers[&i], shared.as_ref(), post, stabilizer)?;
         self.shown = Some(Shown { captured_at: c.at, stylized: p.stylized, original: p.original, size: p.size });
-        self.last_network_ms = p.network_ms;
+        // On the device path the network's time is known only once the frame is done (redraw).
+        if !self.shared {
+            self.last_network_ms = p.network_ms;
+        }
         Ok(())
     }
 
