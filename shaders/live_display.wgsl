@@ -14,11 +14,6 @@ struct Params {
     target_w: u32,
     target_h: u32,
     overlay_h: u32,
-    // Element offsets of the frames inside their buffers (a tensor may start inside a larger one).
-    stylized_offset: u32,
-    original_offset: u32,
-    _pad0: u32,
-    _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -42,11 +37,11 @@ fn vs_main(@builtin(vertex_index) i: u32) -> VertexOut {
 }
 
 fn texel_stylized(x: u32, y: u32, c: u32) -> f32 {
-    return stylized[params.stylized_offset + (c * params.stylized_h + y) * params.stylized_w + x];
+    return stylized[(c * params.stylized_h + y) * params.stylized_w + x];
 }
 
 fn texel_original(x: u32, y: u32, c: u32) -> f32 {
-    return original[params.original_offset + (c * params.original_h + y) * params.original_w + x];
+    return original[(c * params.original_h + y) * params.original_w + x];
 }
 
 // Bilinear sample at uv in [0, 1]² of the stylized (which = 0) or original (which = 1) frame.

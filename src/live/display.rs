@@ -167,7 +167,7 @@ impl Display {
         });
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("burnish live params"),
-            size: 48,
+            size: 32,
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
@@ -224,9 +224,8 @@ impl Display {
             View::Original => 1,
             View::SideBySide => 2,
         };
-        // Offsets are bound through the binding's offset (aligned by burn's allocator), so the
-        // shader's element offsets stay 0.
-        let params: [u32; 12] = [view_code, sw, sh, ow, oh, size.0, size.1, overlay_h, 0, 0, 0, 0];
+        // A tensor inside a larger buffer is bound at its offset (aligned by burn's allocator).
+        let params: [u32; 8] = [view_code, sw, sh, ow, oh, size.0, size.1, overlay_h];
         queue.write_buffer(&self.params, 0, &params.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
         fn entry(binding: u32, buffer: &wgpu::Buffer, offset: u64, size: u64) -> wgpu::BindGroupEntry<'_> {
             wgpu::BindGroupEntry { binding, resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer, offset, size: std::num::NonZeroU64::new(size) }) }
