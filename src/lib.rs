@@ -19,6 +19,7 @@
 //! The core is async: every GPU read is awaited, so the same code runs in a browser. The native
 //! edge blocks in one place, [`block_on`]. Where it runs is chosen in [`device`].
 
+pub mod conv;
 pub mod device;
 pub mod error;
 pub mod feedforward;
@@ -31,6 +32,7 @@ pub mod loss;
 pub mod optim;
 pub mod sheet;
 pub mod vgg;
+pub mod wgsl;
 
 pub use error::{Error, Result};
 

@@ -13,7 +13,7 @@ use crate::image::RgbF32;
 
 use super::controls::View;
 
-const SHADER: &str = include_str!("../../shaders/live_display.wgsl");
+use crate::wgsl::LIVE_DISPLAY_WGSL as SHADER;
 
 /// A frame [1, 3, h, w] (planar RGB f32) living in a wgpu buffer of burn's: the tensor and the
 /// pinned resource are held until the frame that draws it has been submitted.

@@ -15,7 +15,8 @@
 pub mod check;
 mod wgsl;
 
-pub use wgsl::{GRAM_FINISH_WGSL, GRAM_WGSL, REDUCE_WGSL, SQ_DIFF_SUM_WGSL, SplitPolicy, launches, set_split_policy, split_policy};
+pub use crate::wgsl::launches;
+pub use wgsl::{SplitPolicy, set_split_policy, split_policy};
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;

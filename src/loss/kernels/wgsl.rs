@@ -1,11 +1,11 @@
-//! The wgpu (`Cube`) implementation: launches the WGSL shaders of `shaders/` (loaded here, the
-//! one place that does) through cubecl's client, and falls back to the reference ops where WGSL
+//! The wgpu (`Cube`) implementation: launches the WGSL shaders of `shaders/` ([`crate::wgsl`])
+//! through cubecl's client, and falls back to the reference ops where WGSL
 //! cannot run (another compiler, non-f32 data).
 
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::wgpu::{CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
-use burn::backend::{Cube, DType};
+use burn::backend::Cube;
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::{CubeCount, KernelArguments, MetadataBindingInfo};
 use burn::cubecl::CubeDim;
@@ -13,13 +13,7 @@ use burn::backend::TensorMetadata;
 use burn::tensor::Shape;
 
 use super::{StyleOps, reference};
-
-/// The shaders, included at compile time.
-pub const GRAM_WGSL: &str = include_str!("../../../shaders/gram.wgsl");
-pub const SQ_DIFF_SUM_WGSL: &str = include_str!("../../../shaders/sq_diff_sum.wgsl");
-pub const GRAM_FINISH_WGSL: &str = include_str!("../../../shaders/gram_finish.wgsl");
-/// The workgroup sum both reduction kernels end with (appended to their source).
-pub const REDUCE_WGSL: &str = include_str!("../../../shaders/reduce.wgsl");
+use crate::wgsl::{GRAM_FINISH_WGSL, GRAM_WGSL, REDUCE_WGSL, SQ_DIFF_SUM_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Output tile side of the Gram kernel (16 × 16 invocations, 4 × 4 outputs each: 256
 /// invocations, WebGPU's default limit) and the k chunk staged in workgroup memory per barrier.
@@ -120,26 +114,6 @@ pub fn split_policy() -> SplitPolicy {
     POLICY.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or_default()
 }
 
-static LAUNCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// How many WGSL kernels this process has launched (lets tests prove the kernels really ran).
-pub fn launches() -> usize {
-    LAUNCHES.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-fn pack_u32(words: &[u32]) -> Vec<u64> {
-    words.chunks(2).map(|p| p[0] as u64 | ((p.get(1).copied().unwrap_or(0) as u64) << 32)).collect()
-}
-
-fn runs_wgsl(t: &CubeTensor) -> bool {
-    t.dtype == DType::F32 && t.client.name() == "wgpu<wgsl>"
-}
-
-fn empty_f32(like: &CubeTensor, shape: Shape) -> CubeTensor {
-    let bytes = shape.num_elements().max(1) * 4;
-    CubeTensor::new_contiguous(like.client.clone(), like.device.clone(), shape, like.client.empty(bytes), DType::F32)
-}
-
 /// What a Gram launch writes besides the optional loss.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum GramOut {
@@ -198,7 +172,7 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
         .with_buffer(matrix.as_ref().map(|m| m.handle.clone().binding()).unwrap_or_else(scratch))
         .with_buffer(parts.as_ref().map(|p| p.handle.clone().binding()).unwrap_or_else(scratch))
         .with_info(MetadataBindingInfo::custom(info));
-    LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    count_launch();
     client.launch(
         Box::new(SourceKernel::new(GramKernel { chunk: policy.chunk }, CubeDim::new_2d(16, 16))),
         CubeCount::Static(tiles as u32, tiles as u32, (b * splits) as u32),
@@ -236,7 +210,7 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
         .with_buffer(result.as_ref().map(|m| m.handle.clone().binding()).unwrap_or_else(scratch))
         .with_buffer(loss_parts.as_ref().map(|p| p.handle.clone().binding()).unwrap_or_else(|| client.empty(groups * 4).binding()))
         .with_info(MetadataBindingInfo::custom(info));
-    LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    count_launch();
     client.launch(Box::new(SourceKernel::new(GRAM_FINISH, CubeDim::new_1d(REDUCE_WG))), CubeCount::Static(groups as u32, 1, 1), args);
     (result, loss_parts.map(Cube::float_sum))
 }
@@ -253,14 +227,9 @@ fn launch_sq_diff_sum(x: CubeTensor, y: CubeTensor, scale: f32) -> CubeTensor {
         .with_buffer(y.handle.clone().binding())
         .with_buffer(parts.handle.clone().binding())
         .with_info(MetadataBindingInfo::custom(info));
-    LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    count_launch();
     x.client.launch(Box::new(SourceKernel::new(SQ_DIFF_SUM, CubeDim::new_1d(REDUCE_WG))), CubeCount::Static(groups as u32, 1, 1), args);
     Cube::float_sum(parts)
-}
-
-/// Index arithmetic in the shaders is u32.
-fn fits_u32(t: &CubeTensor) -> bool {
-    t.shape().num_elements() < (u32::MAX / 2) as usize
 }
 
 impl StyleOps for Cube {

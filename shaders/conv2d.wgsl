@@ -1,0 +1,157 @@
+// 2-D convolution as an implicit GEMM over NCHW tensors, with the input's padding (zero, reflect
+// or edge) and an optional nearest-neighbour 2x upsampling folded into the load: the padded,
+// upsampled input is never materialised.
+//
+// Per image: out[n][m] = bias[n] + Σ_k B[k][n] · A[m][k], where
+//   m = oy · wo + ox       (output pixel),   n = output channel,   k = (ci · ks + ky) · ks + kx,
+//   A[m][k] = V[ci][oy · stride + ky][ox · stride + kx] and V is the virtual input: x upsampled
+//             by `up` (1 or 2), then padded by (top, left) before and whatever is left after;
+//   B[k][n] = w[n][k]       (weights [cout][cin][ks][ks], row-major: k is contiguous).
+// A workgroup of WX × WY invocations computes a tile of TM = 4·WY pixels × TN = 4·WX channels for
+// one image; invocation (lx, ly) owns pixels 4·ly .. 4·ly + 3 and channels 4·lx .. 4·lx + 3 in four
+// vec4 registers. k is walked in chunks of TK staged through workgroup memory, k-major, so each
+// step loads one vec4 of pixels and one vec4 of channels and does four vec4 multiply-adds.
+// Browser limits respected: at most 256 invocations, at most 16 KiB of workgroup memory, f32,
+// no subgroups.
+
+const WX: u32 = {{ wx }}u;   // invocations along channels
+const WY: u32 = {{ wy }}u;   // invocations along pixels
+const TK: u32 = {{ tk }}u;   // k per staged chunk
+const NT: u32 = {{ threads }}u;  // WX * WY
+const TM: u32 = {{ tm }}u;   // 4 * WY
+const TN: u32 = {{ tn }}u;   // 4 * WX
+const A_LOADS: u32 = {{ a_loads }}u; // ceil(TK * TM / NT)
+const B_LOADS: u32 = {{ b_loads }}u; // ceil(TK * TN / NT)
+
+struct Params {
+    cin: u32,
+    h: u32,        // input height and width (before upsampling)
+    w: u32,
+    cout: u32,
+    ho: u32,       // output height and width
+    wo: u32,
+    ks: u32,       // kernel side
+    stride: u32,
+    up: u32,       // 1, or 2 for nearest-neighbour upsampling before the padding
+    top: u32,      // padding before, rows and columns (in upsampled pixels)
+    left: u32,
+    mode: u32,     // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
+    kk: u32,       // cin * ks * ks
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> wt: array<f32>;
+@group(0) @binding(2) var<storage, read_write> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> prm: Params;
+
+var<workgroup> a_s: array<vec4<f32>, {{ a_staged }}>; // [TK][WY]: a_s[k * WY + m / 4][m % 4]
+var<workgroup> b_s: array<vec4<f32>, {{ b_staged }}>; // [TK][WX]: b_s[k * WX + n / 4][n % 4]
+
+// Row or column `v` of the virtual input (size `n` · up) as an index into x, or -1 for a zero.
+fn source_index(v: i32, n: u32) -> i32 {
+    let vn = i32(n * prm.up);
+    var i = v;
+    if (prm.mode == 1u) {
+        if (i < 0) { i = -i; }
+        if (i >= vn) { i = 2 * (vn - 1) - i; }
+    } else if (prm.mode == 2u) {
+        i = clamp(i, 0, vn - 1);
+    }
+    if (i < 0 || i >= vn) {
+        return -1;
+    }
+    return i / i32(prm.up);
+}
+
+// A[m][k] for image `img` (zero outside the matrix).
+fn load_a(img_base: u32, m: u32, k: u32) -> f32 {
+    let m_total = prm.ho * prm.wo;
+    if (m >= m_total || k >= prm.kk) {
+        return 0.0;
+    }
+    let ks2 = prm.ks * prm.ks;
+    let ci = k / ks2;
+    let r = k % ks2;
+    let ky = r / prm.ks;
+    let kx = r % prm.ks;
+    let oy = m / prm.wo;
+    let ox = m % prm.wo;
+    let iy = source_index(i32(oy * prm.stride + ky) - i32(prm.top), prm.h);
+    let ix = source_index(i32(ox * prm.stride + kx) - i32(prm.left), prm.w);
+    if (iy < 0 || ix < 0) {
+        return 0.0;
+    }
+    return x[img_base + (ci * prm.h + u32(iy)) * prm.w + u32(ix)];
+}
+
+@compute @workgroup_size({{ wx }}, {{ wy }}, 1)
+fn main(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32,
+    @builtin(workgroup_id) wid: vec3<u32>,
+) {
+    let n0 = wid.x * TN;
+    let m0 = wid.y * TM;
+    let img = wid.z;
+    let m_total = prm.ho * prm.wo;
+    let img_base = img * prm.cin * prm.h * prm.w;
+    let lx = lid.x;
+    let ly = lid.y;
+    var acc0 = vec4<f32>(0.0); // pixel 4·ly + 0, channels 4·lx .. 4·lx + 3
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    let chunks = (prm.kk + TK - 1u) / TK;
+    for (var ch = 0u; ch < chunks; ch = ch + 1u) {
+        let k0 = ch * TK;
+        // A: pixels fastest, so neighbouring invocations read neighbouring pixels.
+        for (var t = 0u; t < A_LOADS; t = t + 1u) {
+            let e = li + NT * t;
+            if (e < TK * TM) {
+                let kl = e / TM;
+                let ml = e % TM;
+                a_s[kl * WY + ml / 4u][ml % 4u] = load_a(img_base, m0 + ml, k0 + kl);
+            }
+        }
+        // B: k fastest, so neighbouring invocations read one weight row's neighbouring values.
+        for (var t = 0u; t < B_LOADS; t = t + 1u) {
+            let e = li + NT * t;
+            if (e < TK * TN) {
+                let nl = e / TK;
+                let kl = e % TK;
+                let n = n0 + nl;
+                let k = k0 + kl;
+                let ok = n < prm.cout && k < prm.kk;
+                b_s[kl * WX + nl / 4u][nl % 4u] = select(0.0, wt[select(0u, n * prm.kk + k, ok)], ok);
+            }
+        }
+        workgroupBarrier();
+        for (var kl = 0u; kl < TK; kl = kl + 1u) {
+            let a = a_s[kl * WY + ly];
+            let b = b_s[kl * WX + lx];
+            acc0 = acc0 + a.x * b;
+            acc1 = acc1 + a.y * b;
+            acc2 = acc2 + a.z * b;
+            acc3 = acc3 + a.w * b;
+        }
+        workgroupBarrier();
+    }
+    let m_first = m0 + 4u * ly;
+    let n_first = n0 + 4u * lx;
+    let out_base = img * prm.cout * m_total;
+    for (var j = 0u; j < 4u; j = j + 1u) {
+        let n = n_first + j;
+        if (n < prm.cout) {
+            let b = bias[n];
+            let row = out_base + n * m_total;
+            if (m_first < m_total) { out[row + m_first] = acc0[j] + b; }
+            if (m_first + 1u < m_total) { out[row + m_first + 1u] = acc1[j] + b; }
+            if (m_first + 2u < m_total) { out[row + m_first + 2u] = acc2[j] + b; }
+            if (m_first + 3u < m_total) { out[row + m_first + 3u] = acc3[j] + b; }
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The 2-D convolutions of the style networks and VGG19 with their input's padding and nearest
+//! upsampling folded into the load ([`ConvLoad`]), as a burn backend extension in the house style
+//! of [`crate::loss::kernels`]:
+//!
+//! - on the wgpu backend (`Cube`, WGSL compiler) the op launches `shaders/conv2d.wgsl`, an
+//!   implicit GEMM that reads the padded, upsampled input through index arithmetic instead of
+//!   materialising it;
+//! - on every other backend the trait's default body runs the reference twin in [`reference`]
+//!   (burn's upsample, pad and convolution), which is also what the tests compare against;
+//! - under autodiff, the backward pass runs the input gradient of a stride-1 convolution through
+//!   the same op (a convolution of the output gradient with the flipped, transposed weights),
+//!   the rest through burn's ops, and folds the gradient of the padding and upsampling back.
+
+#![allow(deprecated)] // the extension macro names burn's NdArray backend, deprecated in 0.22
+
+pub mod check;
+mod wgsl;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Flex, NdArray, TensorMetadata, backend_extension};
+use burn::tensor::ops::{ConvOptions, InterpolateMode, InterpolateOptions, PadMode};
+use burn::tensor::{Shape, Slice, Tensor};
+
+/// What fills the border of a convolution's input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PadKind {
+    Zero,
+    /// Reflection excluding the edge (PyTorch's `ReflectionPad2d`); the padding must be smaller
+    /// than the (upsampled) input.
+    Reflect,
+    /// The edge value repeated.
+    Edge,
+}
+
+/// How a convolution reads its input: optionally upsampled 2x (nearest), then padded by
+/// `pad` = (top, bottom, left, right) pixels of the upsampled image, then strided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConvLoad {
+    pub stride: usize,
+    /// 1, or 2 for nearest-neighbour 2x upsampling.
+    pub upsample: usize,
+    pub pad: [usize; 4],
+    pub mode: PadKind,
+}
+
+impl ConvLoad {
+    /// No padding, no upsampling.
+    pub fn valid(stride: usize) -> Self {
+        Self { stride, upsample: 1, pad: [0; 4], mode: PadKind::Zero }
+    }
+
+    /// The same padding p on every side.
+    pub fn padded(stride: usize, p: usize, mode: PadKind) -> Self {
+        Self { stride, upsample: 1, pad: [p; 4], mode }
+    }
+
+    /// Output [height, width] for an input of h × w and a kernel of side k.
+    pub fn output_size(&self, h: usize, w: usize, k: usize) -> [usize; 2] {
+        let [t, b, l, r] = self.pad;
+        let (vh, vw) = (h * self.upsample + t + b, w * self.upsample + l + r);
+        [(vh - k) / self.stride + 1, (vw - k) / self.stride + 1]
+    }
+}
+
+#[backend_extension(Cube, Flex, NdArray, Autodiff)]
+pub trait ConvOps: Backend {
+    /// x [b, cin, h, w], weight [cout, cin, k, k], bias [cout] -> [b, cout, ho, wo]: the
+    /// convolution of x as `load` reads it.
+    fn load_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
+        reference::load_conv2d::<Self>(x, weight, bias, load)
+    }
+}
+
+impl ConvOps for NdArray {}
+impl ConvOps for Flex {}
+
+/// The plain-tensor twins (backend-generic primitive ops) and the adjoint of the load.
+pub mod reference {
+    use super::*;
+
+    pub(crate) fn burn_mode(mode: PadKind) -> PadMode {
+        match mode {
+            PadKind::Zero => PadMode::Constant(0.0),
+            PadKind::Reflect => PadMode::Reflect,
+            PadKind::Edge => PadMode::Edge,
+        }
+    }
+
+    /// The input as `load` reads it, materialised: [b, c, h·up + t + b, w·up + l + r].
+    pub fn load_input<B: Backend>(x: FloatTensor<B>, load: ConvLoad) -> FloatTensor<B> {
+        let [_, _, h, w] = x.shape().dims::<4>();
+        let x = if load.upsample > 1 {
+            let up = load.upsample;
+            B::interpolate(x, [h * up, w * up], InterpolateOptions::new(InterpolateMode::Nearest))
+        } else {
+            x
+        };
+        let [t, b, l, r] = load.pad;
+        if t + b + l + r == 0 {
+            return x;
+        }
+        B::float_pad(x, &[(0, 0), (0, 0), (t, b), (l, r)], burn_mode(load.mode))
+    }
+
+    pub fn load_conv2d<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: FloatTensor<B>, load: ConvLoad) -> FloatTensor<B> {
+        let s = load.stride;
+        B::conv2d(load_input::<B>(x, load), weight, Some(bias), ConvOptions::new([s, s], [0, 0], [1, 1], 1))
+    }
+
+    fn narrow<B: Backend>(x: FloatTensor<B>, dim: usize, start: usize, len: usize) -> FloatTensor<B> {
+        let mut slices = vec![Slice::from(..); x.shape().num_dims()];
+        slices[dim] = Slice::from(start..start + len);
+        B::float_slice(x, &slices)
+    }
+
+    fn pad_dim<B: Backend>(x: FloatTensor<B>, dim: usize, before: usize, after: usize) -> FloatTensor<B> {
+        let mut pads = vec![(0, 0); x.shape().num_dims()];
+        pads[dim] = (before, after);
+        B::float_pad(x, &pads, PadMode::Constant(0.0))
+    }
+
+    /// The adjoint of one dimension's padding: the gradient of the padded n + before + after
+    /// values folded onto the n values they were read from.
+    fn unpad_dim<B: Backend>(g: FloatTensor<B>, dim: usize, before: usize, after: usize, n: usize, mode: PadKind) -> FloatTensor<B> {
+        if before + after == 0 {
+            return g;
+        }
+        let mut acc = narrow::<B>(g.clone(), dim, before, n);
+        match mode {
+            PadKind::Zero => {}
+            PadKind::Reflect => {
+                // Padded position i < before reads x[before − i]: flipped, the part covers 1 ..= before.
+                if before > 0 {
+                    let part = B::float_flip(narrow::<B>(g.clone(), dim, 0, before), &[dim]);
+                    acc = B::float_add(acc, pad_dim::<B>(part, dim, 1, n - 1 - before));
+                }
+                // Position n + j reads x[n − 2 − j]: flipped, the part covers n − 1 − after ..= n − 2.
+                if after > 0 {
+                    let part = B::float_flip(narrow::<B>(g, dim, before + n, after), &[dim]);
+                    acc = B::float_add(acc, pad_dim::<B>(part, dim, n - 1 - after, 1));
+                }
+            }
+            PadKind::Edge => {
+                if before > 0 {
+                    let part = B::float_sum_dim(narrow::<B>(g.clone(), dim, 0, before), dim);
+                    acc = B::float_add(acc, pad_dim::<B>(part, dim, 0, n - 1));
+                }
+                if after > 0 {
+                    let part = B::float_sum_dim(narrow::<B>(g, dim, before + n, after), dim);
+                    acc = B::float_add(acc, pad_dim::<B>(part, dim, n - 1, 0));
+                }
+            }
+        }
+        acc
+    }
+
+    /// The adjoint of [`load_input`]: the gradient with respect to the loaded input folded back
+    /// onto x [b, c, h, w].
+    pub fn load_input_backward<B: Backend>(g: FloatTensor<B>, x_dims: [usize; 4], load: ConvLoad) -> FloatTensor<B> {
+        let [b, c, h, w] = x_dims;
+        let up = load.upsample;
+        let [t, bm, l, r] = load.pad;
+        let g = unpad_dim::<B>(g, 2, t, bm, h * up, load.mode);
+        let g = unpad_dim::<B>(g, 3, l, r, w * up, load.mode); // [b, c, h·up, w·up]
+        if up == 1 {
+            return g;
+        }
+        // Nearest upsampling's adjoint: each pixel gets the sum of its up × up copies.
+        let g = B::float_reshape(g, Shape::new([b, c, h, up, w, up]));
+        let g = B::float_sum_dim(B::float_sum_dim(g, 5), 3);
+        B::float_reshape(g, Shape::new([b, c, h, w]))
+    }
+}
+
+#[derive(Debug)]
+struct LoadConvBackward;
+
+impl<B: Backend + ConvOps> Backward<B, 3> for LoadConvBackward {
+    /// (x, weight, load)
+    type State = (FloatTensor<B>, FloatTensor<B>, ConvLoad);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node); // [b, cout, ho, wo]
+        let (x, weight, load) = ops.state;
+        let x_dims = x.shape().dims::<4>();
+        let [cout, cin, k, _] = weight.shape().dims::<4>();
+        let s = load.stride;
+        let options = ConvOptions::new([s, s], [0, 0], [1, 1], 1);
+        if let Some(node) = node_b {
+            let db = B::float_sum_dim(B::float_sum_dim(B::float_sum_dim(dy.clone(), 3), 2), 0);
+            grads.register::<B>(node.id, B::float_reshape(db, Shape::new([cout])));
+        }
+        let loaded = (node_w.is_some() || (node_x.is_some() && s != 1)).then(|| reference::load_input::<B>(x, load));
+        if let Some(node) = node_w {
+            let loaded = loaded.clone().expect("loaded for the weight gradient");
+            grads.register::<B>(node.id, B::conv2d_weight_backward(loaded, weight.clone(), dy.clone(), options.clone()));
+        }
+        if let Some(node) = node_x {
+            let d_loaded = if s == 1 {
+                // dL/dV = dy ⋆ flip(Wᵀ) with k − 1 zeros around: the same kernel, another load.
+                let flipped = B::float_flip(B::float_swap_dims(weight, 0, 1), &[2, 3]); // [cin, cout, k, k]
+                let zeros = B::float_zeros(Shape::new([cin]), &dy.device(), dy.dtype().into());
+                B::load_conv2d(dy, flipped, zeros, ConvLoad::padded(1, k - 1, PadKind::Zero))
+            } else {
+                B::conv2d_x_backward(loaded.expect("loaded for a strided input gradient"), weight, dy, options)
+            };
+            grads.register::<B>(node.id, reference::load_input_backward::<B>(d_loaded, x_dims, load));
+        }
+    }
+}
+
+impl<B: Backend + ConvOps, C: CheckpointStrategy> ConvOps for Autodiff<B, C> {
+    fn load_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
+        let nodes = [x.node(), weight.node(), bias.node()];
+        let (xp, wp, bp) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
+        match LoadConvBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let out = B::load_conv2d(xp.clone(), wp.clone(), bp, load);
+                prep.finish((xp, wp, load), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::load_conv2d(xp, wp, bp, load)),
+        }
+    }
+}
+
+/// The convolution of x [b, cin, h, w] as `load` reads it, with weight [cout, cin, k, k] and
+/// bias [cout], through the extension (the WGSL kernel on wgpu): [b, cout, ho, wo].
+pub fn load_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, load: ConvLoad) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as ConvOps>::load_conv2d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), load))
+}
+
+/// The same convolution through burn's own ops (upsample, pad, conv2d): the reference path.
+pub fn load_conv2d_reference(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, load: ConvLoad) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let x = if load.upsample > 1 {
+        let up = load.upsample;
+        let options = InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([h * up, w * up]);
+        burn::tensor::module::interpolate(x, options)
+    } else {
+        x
+    };
+    let [t, b, l, r] = load.pad;
+    let x = if t + b + l + r > 0 { x.pad([(0, 0), (0, 0), (t, b), (l, r)], reference::burn_mode(load.mode)) } else { x };
+    let s = load.stride;
+    burn::tensor::module::conv2d(x, weight, Some(bias), ConvOptions::new([s, s], [0, 0], [1, 1], 1))
+}

@@ -1,0 +1,129 @@
+//! The wgpu (`Cube`) implementation of [`ConvOps`]: launches `shaders/conv2d.wgsl`, and falls back
+//! to the reference ops where WGSL cannot run (another compiler, non-f32 data, huge tensors).
+
+use burn::backend::Cube;
+use burn::backend::TensorMetadata;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::wgpu::{CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
+use burn::cubecl::CubeDim;
+use burn::cubecl::prelude::KernelId;
+use burn::cubecl::server::{CubeCount, KernelArguments, MetadataBindingInfo};
+use burn::tensor::Shape;
+
+use super::{ConvLoad, ConvOps, PadKind, reference};
+use crate::wgsl::{CONV2D_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
+
+/// Part of the kernel ids: bump when the shader changes so no stale pipeline is reused.
+const SHADER_VERSION: u32 = 1;
+
+/// A workgroup's shape: `wx` × `wy` invocations, each 4 pixels × 4 channels, so a tile of
+/// 4·wy pixels × 4·wx channels; `tk` values of k staged per barrier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ConvTile {
+    pub wx: u32,
+    pub wy: u32,
+    pub tk: u32,
+}
+
+impl ConvTile {
+    /// The tile for `cout` output channels: as many channels as there are (up to 64), the rest of
+    /// the 256 invocations on pixels; workgroup memory 4·tk·(wx + wy) floats, at most 10 KiB.
+    pub fn for_channels(cout: usize) -> Self {
+        match cout {
+            0..=4 => Self { wx: 1, wy: 64, tk: 8 },
+            5..=16 => Self { wx: 4, wy: 64, tk: 8 },
+            17..=32 => Self { wx: 8, wy: 32, tk: 16 },
+            _ => Self { wx: 16, wy: 16, tk: 16 },
+        }
+    }
+
+    fn threads(&self) -> u32 {
+        self.wx * self.wy
+    }
+}
+
+impl KernelSource for ConvTile {
+    fn source(&self) -> SourceTemplate {
+        let (tm, tn, nt) = (4 * self.wy, 4 * self.wx, self.threads());
+        SourceTemplate::new(CONV2D_WGSL)
+            .register("wx", self.wx.to_string())
+            .register("wy", self.wy.to_string())
+            .register("tk", self.tk.to_string())
+            .register("threads", nt.to_string())
+            .register("tm", tm.to_string())
+            .register("tn", tn.to_string())
+            .register("a_loads", (self.tk * tm).div_ceil(nt).to_string())
+            .register("b_loads", (self.tk * tn).div_ceil(nt).to_string())
+            .register("a_staged", (self.tk * self.wy).to_string())
+            .register("b_staged", (self.tk * self.wx).to_string())
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>().cube_dim(CubeDim::new_2d(self.wx, self.wy).0).info((self.wx, self.wy, self.tk, SHADER_VERSION))
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// Whether the kernel covers this load (the reflection must stay within the upsampled input).
+fn kernel_covers(load: &ConvLoad, h: usize, w: usize, k: usize) -> bool {
+    let [t, b, l, r] = load.pad;
+    let (vh, vw) = (h * load.upsample, w * load.upsample);
+    let reflect_ok = load.mode != PadKind::Reflect || (t.max(b) < vh && l.max(r) < vw);
+    reflect_ok && matches!(load.upsample, 1 | 2) && load.stride >= 1 && vh + t + b >= k && vw + l + r >= k
+}
+
+fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -> CubeTensor {
+    let (x, weight, bias) = (into_contiguous(x), into_contiguous(weight), into_contiguous(bias));
+    let [b, cin, h, w] = x.shape().dims::<4>();
+    let [cout, _, k, _] = weight.shape().dims::<4>();
+    let [ho, wo] = load.output_size(h, w, k);
+    let out = empty_f32(&x, Shape::new([b, cout, ho, wo]));
+    let tile = ConvTile::for_channels(cout);
+    let info = pack_u32(&[
+        cin as u32,
+        h as u32,
+        w as u32,
+        cout as u32,
+        ho as u32,
+        wo as u32,
+        k as u32,
+        load.stride as u32,
+        load.upsample as u32,
+        load.pad[0] as u32,
+        load.pad[2] as u32,
+        match load.mode {
+            PadKind::Zero => 0,
+            PadKind::Reflect => 1,
+            PadKind::Edge => 2,
+        },
+        (cin * k * k) as u32,
+        0,
+        0,
+        0,
+    ]);
+    let args = KernelArguments::new()
+        .with_buffer(x.handle.clone().binding())
+        .with_buffer(weight.handle.clone().binding())
+        .with_buffer(bias.handle.clone().binding())
+        .with_buffer(out.handle.clone().binding())
+        .with_info(MetadataBindingInfo::custom(info));
+    let groups = CubeCount::Static(cout.div_ceil(4 * tile.wx as usize) as u32, (ho * wo).div_ceil(4 * tile.wy as usize) as u32, b as u32);
+    count_launch();
+    x.client.launch(Box::new(SourceKernel::new(tile, CubeDim::new_2d(tile.wx, tile.wy))), groups, args);
+    out
+}
+
+impl ConvOps for Cube {
+    fn load_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
+        let [b, _, h, w] = x.shape().dims::<4>();
+        let [cout, _, k, _] = weight.shape().dims::<4>();
+        let usable = [&x, &weight, &bias].iter().all(|t| runs_wgsl(t) && fits_u32(t)) && kernel_covers(&load, h, w, k);
+        let [ho, wo] = if usable { load.output_size(h, w, k) } else { [0, 0] };
+        let out_fits = b * cout * ho * wo < (u32::MAX / 2) as usize && (ho * wo).div_ceil(64) < 65_536;
+        if !usable || !out_fits {
+            return reference::load_conv2d::<Self>(x, weight, bias, load);
+        }
+        launch(x, weight, bias, load)
+    }
+}
