@@ -22,6 +22,12 @@ const TM: u32 = {{ tm }}u;   // 4 * WY
 const TN: u32 = {{ tn }}u;   // 4 * WX
 const A_LOADS: u32 = {{ a_loads }}u; // ceil(TK * TM / NT)
 const B_LOADS: u32 = {{ b_loads }}u; // ceil(TK * TN / NT)
+// The layer's shape of load, fixed per pipeline so the index arithmetic divides by constants and
+// the padding branch is resolved at compile time.
+const KS: u32 = {{ ks }}u;       // kernel side
+const STRIDE: u32 = {{ stride }}u;
+const UP: u32 = {{ up }}u;       // 1, or 2 for nearest-neighbour upsampling before the padding
+const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
 
 struct Params {
     cin: u32,
@@ -30,13 +36,9 @@ struct Params {
     cout: u32,
     ho: u32,       // output height and width
     wo: u32,
-    ks: u32,       // kernel side
-    stride: u32,
-    up: u32,       // 1, or 2 for nearest-neighbour upsampling before the padding
     top: u32,      // padding before, rows and columns (in upsampled pixels)
     left: u32,
-    mode: u32,     // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
-    kk: u32,       // cin * ks * ks
+    kk: u32,       // cin * KS * KS
     pad0: u32,
     pad1: u32,
     pad2: u32,
@@ -51,41 +53,66 @@ struct Params {
 var<workgroup> a_s: array<vec4<f32>, {{ a_staged }}>; // [TK][WY]: a_s[k * WY + m / 4][m % 4]
 var<workgroup> b_s: array<vec4<f32>, {{ b_staged }}>; // [TK][WX]: b_s[k * WX + n / 4][n % 4]
 
-// Row or column `v` of the virtual input (size `n` · up) as an index into x, or -1 for a zero.
+// Row or column `v` of the virtual input (size `n` · UP) as an index into x, or -1 for a zero.
 fn source_index(v: i32, n: u32) -> i32 {
-    let vn = i32(n * prm.up);
+    let vn = i32(n * UP);
     var i = v;
-    if (prm.mode == 1u) {
+    if (MODE == 1u) {
         if (i < 0) { i = -i; }
         if (i >= vn) { i = 2 * (vn - 1) - i; }
-    } else if (prm.mode == 2u) {
+    } else if (MODE == 2u) {
         i = clamp(i, 0, vn - 1);
     }
     if (i < 0 || i >= vn) {
         return -1;
     }
-    return i / i32(prm.up);
+    return i / i32(UP);
 }
 
-// A[m][k] for image `img` (zero outside the matrix).
-fn load_a(img_base: u32, m: u32, k: u32) -> f32 {
-    let m_total = prm.ho * prm.wo;
-    if (m >= m_total || k >= prm.kk) {
+// A[m][k] for the pixel whose window starts at row y0, column x0 of the virtual input (y0 is
+// -1000000 for a pixel past the end): zero outside the matrix.
+fn load_a(img_base: u32, y0: i32, x0: i32, k: u32) -> f32 {
+    if (y0 < -999999 || k >= prm.kk) {
         return 0.0;
     }
-    let ks2 = prm.ks * prm.ks;
-    let ci = k / ks2;
-    let r = k % ks2;
-    let ky = r / prm.ks;
-    let kx = r % prm.ks;
-    let oy = m / prm.wo;
-    let ox = m % prm.wo;
-    let iy = source_index(i32(oy * prm.stride + ky) - i32(prm.top), prm.h);
-    let ix = source_index(i32(ox * prm.stride + kx) - i32(prm.left), prm.w);
+    let ci = k / (KS * KS);
+    let r = k % (KS * KS);
+    let iy = source_index(y0 + i32(r / KS), prm.h);
+    let ix = source_index(x0 + i32(r % KS), prm.w);
     if (iy < 0 || ix < 0) {
         return 0.0;
     }
     return x[img_base + (ci * prm.h + u32(iy)) * prm.w + u32(ix)];
+}
+
+// This invocation's outputs: pixels m_first .. m_first + 3, channels n_first .. n_first + 3, one
+// pixel per accumulator (plus the bias).
+fn store(img: u32, m_first: u32, n_first: u32, acc0: vec4<f32>, acc1: vec4<f32>, acc2: vec4<f32>, acc3: vec4<f32>) {
+    let m_total = prm.ho * prm.wo;
+    let out_base = img * prm.cout * m_total;
+    for (var j = 0u; j < 4u; j = j + 1u) {
+        let n = n_first + j;
+        if (n < prm.cout) {
+            let b = bias[n];
+            let row = out_base + n * m_total;
+            if (m_first < m_total) { out[row + m_first] = acc0[j] + b; }
+            if (m_first + 1u < m_total) { out[row + m_first + 1u] = acc1[j] + b; }
+            if (m_first + 2u < m_total) { out[row + m_first + 2u] = acc2[j] + b; }
+            if (m_first + 3u < m_total) { out[row + m_first + 3u] = acc3[j] + b; }
+        }
+    }
+}
+
+// The window origin of pixel m in the virtual input (-1000000 rows for a pixel past the end).
+fn window_origin(m: u32) -> vec2<i32> {
+    let y0 = select(-1000000, i32((m / prm.wo) * STRIDE) - i32(prm.top), m < prm.ho * prm.wo);
+    return vec2<i32>(y0, i32((m % prm.wo) * STRIDE) - i32(prm.left));
+}
+
+// Weight w[n][k] (zero outside).
+fn weight(n: u32, k: u32) -> f32 {
+    let ok = n < prm.cout;
+    return select(0.0, wt[select(0u, n * prm.kk + k, ok)], ok);
 }
 
 @compute @workgroup_size({{ wx }}, {{ wy }}, 1)
@@ -97,7 +124,6 @@ fn main(
     let n0 = wid.x * TN;
     let m0 = wid.y * TM;
     let img = wid.z;
-    let m_total = prm.ho * prm.wo;
     let img_base = img * prm.cin * prm.h * prm.w;
     let lx = lid.x;
     let ly = lid.y;
@@ -105,6 +131,15 @@ fn main(
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
+    // Each of this invocation's A loads is at a fixed pixel (and k offset) in every chunk: the
+    // pixel's window origin is worked out once.
+    var y0s: array<i32, A_LOADS>;
+    var x0s: array<i32, A_LOADS>;
+    for (var t = 0u; t < A_LOADS; t = t + 1u) {
+        let o = window_origin(m0 + (li + NT * t) % TM);
+        y0s[t] = o.x;
+        x0s[t] = o.y;
+    }
     let chunks = (prm.kk + TK - 1u) / TK;
     for (var ch = 0u; ch < chunks; ch = ch + 1u) {
         let k0 = ch * TK;
@@ -114,7 +149,7 @@ fn main(
             if (e < TK * TM) {
                 let kl = e / TM;
                 let ml = e % TM;
-                a_s[kl * WY + ml / 4u][ml % 4u] = load_a(img_base, m0 + ml, k0 + kl);
+                a_s[kl * WY + ml / 4u][ml % 4u] = load_a(img_base, y0s[t], x0s[t], k0 + kl);
             }
         }
         // B: k fastest, so neighbouring invocations read one weight row's neighbouring values.
@@ -123,10 +158,8 @@ fn main(
             if (e < TK * TN) {
                 let nl = e / TK;
                 let kl = e % TK;
-                let n = n0 + nl;
                 let k = k0 + kl;
-                let ok = n < prm.cout && k < prm.kk;
-                b_s[kl * WX + nl / 4u][nl % 4u] = select(0.0, wt[select(0u, n * prm.kk + k, ok)], ok);
+                b_s[kl * WX + nl / 4u][nl % 4u] = select(0.0, weight(n0 + nl, k), k < prm.kk);
             }
         }
         workgroupBarrier();
@@ -140,18 +173,5 @@ fn main(
         }
         workgroupBarrier();
     }
-    let m_first = m0 + 4u * ly;
-    let n_first = n0 + 4u * lx;
-    let out_base = img * prm.cout * m_total;
-    for (var j = 0u; j < 4u; j = j + 1u) {
-        let n = n_first + j;
-        if (n < prm.cout) {
-            let b = bias[n];
-            let row = out_base + n * m_total;
-            if (m_first < m_total) { out[row + m_first] = acc0[j] + b; }
-            if (m_first + 1u < m_total) { out[row + m_first + 1u] = acc1[j] + b; }
-            if (m_first + 2u < m_total) { out[row + m_first + 2u] = acc2[j] + b; }
-            if (m_first + 3u < m_total) { out[row + m_first + 3u] = acc3[j] + b; }
-        }
-    }
+    store(img, m0 + 4u * ly, n0 + 4u * lx, acc0, acc1, acc2, acc3);
 }

@@ -413,3 +413,42 @@ fn gram_energy_layer_weights_make_each_style_term_its_relative_error() {
     let bad = LossConfig { style_layer_weights: vec![1.0], ..base };
     assert!(PerceptualLoss::new(bad, vgg).is_err());
 }
+
+#[test]
+fn the_network_through_the_conv_kernel_matches_burn_ops_on_wgpu() {
+    // The shipped light Scream (reflection padding, stride-2 convs, residual blocks, nearest
+    // upsampling, 9×9 layers) on a 40×28 photo: the output and the gradient of Σ(y·r)
+    // with respect to every parameter (one training step's gradients), through the WGSL
+    // convolution against burn's pad and conv2d.
+    let Some(d) = wgpu() else { return };
+    let f = burnish::feedforward::shipped::resolve("scream-light").unwrap();
+    let net = TransformerNet::from_values(f.spec, f.values, &d);
+    let img = load_rgb(&fixture("city_96x64.png")).unwrap().resize_exact(40, 28);
+    let x = frame_tensor(&img, &d); // [1, 3, 28, 40]
+    let r = Tensor::<4>::from_data(TensorData::new(burnish::loss::kernels::check::pseudo_random(3 * 28 * 40, 7), [1, 3, 28, 40]), &d);
+    let before = burnish::wgsl::launches();
+    let mut outs = Vec::new();
+    let mut grads = Vec::new();
+    for kernel in [true, false] {
+        let params: Vec<Tensor<1>> = net.params.iter().map(|p| p.clone().autodiff().require_grad()).collect();
+        let tracked = TransformerNet { spec: net.spec.clone(), params: params.clone() };
+        let y = if kernel { tracked.forward(x.clone().autodiff()) } else { tracked.forward_burn_ops(x.clone().autodiff()) };
+        let g = (y.clone() * r.clone().autodiff()).sum().backward();
+        outs.push(vals(y.inner()));
+        grads.push(params.iter().map(|p| vals(p.grad(&g).expect("a gradient per parameter"))).collect::<Vec<_>>());
+    }
+    // 13 convolutions forward, the stride-1 ones' input gradients too.
+    assert!(burnish::wgsl::launches() >= before + 13, "the convolution kernel did not run");
+    let rel = |a: &[f32], b: &[f32]| burnish::loss::kernels::check::max_rel_err(a, b);
+    assert!(rel(&outs[0], &outs[1]) < 1e-4, "output: {}", rel(&outs[0], &outs[1]));
+    // Each gradient within 1e-4 of its own largest magnitude, or of 1 % of the network's largest
+    // where a parameter's true gradient is 0 (a bias before an instance norm, the shift after a
+    // residual block's second norm: the next norm removes any constant), so both sides are noise.
+    let largest = grads[1].iter().flatten().fold(0f32, |m, v| m.max(v.abs()));
+    for (i, (a, b)) in grads[0].iter().zip(&grads[1]).enumerate() {
+        let own = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let worst = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+        let e = worst / own.max(0.01 * largest);
+        assert!(e < 1e-4, "parameter {i} ({}): gradient error {e} (own largest {own}, network's {largest})", net.names()[i]);
+    }
+}

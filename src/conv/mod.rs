@@ -23,7 +23,7 @@ use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, NdArray, TensorMetadata, backend_extension};
 use burn::tensor::ops::{ConvOptions, InterpolateMode, InterpolateOptions, PadMode};
-use burn::tensor::{Shape, Slice, Tensor};
+use burn::tensor::{Device, Shape, Slice, Tensor};
 
 /// What fills the border of a convolution's input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -226,6 +226,19 @@ impl<B: Backend + ConvOps, C: CheckpointStrategy> ConvOps for Autodiff<B, C> {
             OpsKind::UnTracked(prep) => prep.finish(B::load_conv2d(xp, wp, bp, load)),
         }
     }
+}
+
+/// Whether the networks' convolutions on `device` run through [`load_conv2d`]: on every device but
+/// flex (whose own forms in the feed-forward network are faster there), unless switched off.
+pub fn uses_kernel(device: &Device) -> bool {
+    KERNELS.load(std::sync::atomic::Ordering::Relaxed) && *device != Device::flex()
+}
+
+static KERNELS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Turns the convolution kernel on (the default) or off (burn's pad and conv2d), to compare.
+pub fn set_kernels(on: bool) {
+    KERNELS.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The convolution of x [b, cin, h, w] as `load` reads it, with weight [cout, cin, k, k] and

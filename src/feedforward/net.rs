@@ -13,6 +13,8 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, InterpolateMode, Inte
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::conv::{ConvLoad, PadKind, load_conv2d, uses_kernel};
+
 /// How a convolution pads its input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -243,16 +245,28 @@ impl TransformerNet {
     /// [`TransformerNet::stylize`] for any size). Returns RGB in 0..1 units, unclamped for
     /// [`Output::Linear`] (training wants the raw values).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let kernel = uses_kernel(&x.device());
+        self.forward_with(x, kernel)
+    }
+
+    /// [`TransformerNet::forward`] through burn's own pad and conv2d on every device (the
+    /// reference the convolution kernel is tested against).
+    pub fn forward_burn_ops(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_with(x, false)
+    }
+
+    /// `kernel`: the convolutions through [`crate::conv::load_conv2d`].
+    fn forward_with(&self, x: Tensor<4>, kernel: bool) -> Tensor<4> {
         let spec = &self.spec;
         let mut h = if spec.input_scale != 1.0 { x.mul_scalar(spec.input_scale) } else { x };
         let mut p = self.params.iter().cloned();
         for block in spec.blocks() {
             h = match &block {
-                Block::Layer(l) => self.layer(l, h, &mut p), // conv1 [b, w, h, w]; conv2 [b, 2w, h/2, w/2]; conv3 [b, 4w, h/4, w/4]; deconv1/2 back up; deconv3 [b, 3, h, w]
+                Block::Layer(l) => self.layer(l, h, &mut p, kernel), // conv1 [b, w, h, w]; conv2 [b, 2w, h/2, w/2]; conv3 [b, 4w, h/4, w/4]; deconv1/2 back up; deconv3 [b, 3, h, w]
                 Block::Residual(a, b) => {
                     let skip = h.clone(); // [b, 4w, h/4, w/4]
-                    let y = self.layer(a, h, &mut p);
-                    self.layer(b, y, &mut p) + skip
+                    let y = self.layer(a, h, &mut p, kernel);
+                    self.layer(b, y, &mut p, kernel) + skip
                 }
             };
         }
@@ -262,7 +276,7 @@ impl TransformerNet {
         }
     }
 
-    fn layer(&self, l: &Layer, x: Tensor<4>, p: &mut impl Iterator<Item = Tensor<1>>) -> Tensor<4> {
+    fn layer(&self, l: &Layer, x: Tensor<4>, p: &mut impl Iterator<Item = Tensor<1>>, kernel: bool) -> Tensor<4> {
         let spec = &self.spec;
         let mut next = |shape: [usize; 4]| p.next().expect("parameter count matches the layout").reshape(shape);
         let k = l.k;
@@ -272,6 +286,14 @@ impl TransformerNet {
         };
         let bias = spec.conv_bias.then(|| next([1, 1, 1, l.cout]).reshape([l.cout]));
         let mut y = match l.kind {
+            LayerKind::Conv { stride } if kernel => {
+                let load = conv_load(x.dims(), k, stride, 1, spec.padding);
+                load_conv2d(x, weight, bias.unwrap_or_else(|| zeros_bias(l.cout, &self.params[0])), load)
+            }
+            LayerKind::Up(Upsample::NearestConv) if kernel => {
+                let load = conv_load(x.dims(), k, 1, 2, spec.padding);
+                load_conv2d(x, weight, bias.unwrap_or_else(|| zeros_bias(l.cout, &self.params[0])), load)
+            }
             LayerKind::Conv { stride } => conv(pad(x, k, stride, spec.padding), weight, bias, stride),
             LayerKind::Up(Upsample::NearestConv) => {
                 let [_, _, hh, ww] = x.dims();
@@ -309,6 +331,29 @@ fn pad_to(x: Tensor<4>, ph: usize, pw: usize) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
     let mode = if h > ph && w > pw { PadMode::Reflect } else { PadMode::Edge };
     x.pad([(0, 0), (0, 0), (0, ph), (0, pw)], mode)
+}
+
+/// A zero bias [cout] for networks without biases, on `like`'s device.
+fn zeros_bias(cout: usize, like: &Tensor<1>) -> Tensor<1> {
+    Tensor::zeros([cout], &like.device())
+}
+
+/// How a layer reads x [b, c, h, w] (upsampled by `up` first): [`pad`]'s padding as a load.
+fn conv_load(dims: [usize; 4], k: usize, stride: usize, up: usize, padding: Padding) -> ConvLoad {
+    let [_, _, h, w] = dims;
+    let (h, w) = (h * up, w * up);
+    match padding {
+        Padding::Reflect => {
+            let p = k / 2;
+            let mode = if h > p && w > p { PadKind::Reflect } else { PadKind::Edge };
+            ConvLoad { stride, upsample: up, pad: [p; 4], mode }
+        }
+        Padding::TfSame => {
+            let (t, b) = tf_same(h, k, stride);
+            let (l, r) = tf_same(w, k, stride);
+            ConvLoad { stride, upsample: up, pad: [t, b, l, r], mode: PadKind::Zero }
+        }
+    }
 }
 
 fn pad(x: Tensor<4>, k: usize, stride: usize, padding: Padding) -> Tensor<4> {

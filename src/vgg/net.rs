@@ -6,6 +6,7 @@ use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::weights::{InputConvention, VggWeights};
+use crate::conv::{ConvLoad, PadKind, load_conv2d, uses_kernel};
 use super::taps::{BLOCK_STARTS, Tap};
 
 /// VGG19's 16 convolutions on a device, with the input normalisation folded in.
@@ -64,12 +65,18 @@ impl Vgg19 {
     pub fn forward(&self, x: Tensor<4>, taps: &[Tap]) -> Vec<Tensor<4>> {
         let mut out: Vec<Option<Tensor<4>>> = vec![None; taps.len()];
         let Some(last) = taps.iter().map(|t| t.conv).max() else { return Vec::new() };
+        let kernel = uses_kernel(&x.device());
         let mut h = (x - self.mean.clone()) * self.inv_std.clone(); // [b, 3, h, w]
         for i in 0..=last {
             if i > 0 && BLOCK_STARTS.contains(&i) {
                 h = max_pool2d(h, MaxPoolOptions::new([2, 2])); // [b, c, h/2, w/2]
             }
-            h = conv2d(h, self.weights[i].clone(), Some(self.biases[i].clone()), ConvOptions::new([1, 1], [1, 1], [1, 1], 1)); // [b, c_out, h, w]
+            let (weight, bias) = (self.weights[i].clone(), self.biases[i].clone());
+            h = if kernel {
+                load_conv2d(h, weight, bias, ConvLoad::padded(1, 1, PadKind::Zero))
+            } else {
+                conv2d(h, weight, Some(bias), ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+            }; // [b, c_out, h, w]
             for (slot, t) in out.iter_mut().zip(taps) {
                 if t.conv == i && !t.relu {
                     *slot = Some(h.clone());

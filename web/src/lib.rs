@@ -1,7 +1,7 @@
 //! burnish in the browser, on the page's WebGPU device:
 //! - [`run_checks`] (`check_kernels` in JS, page `check.html`): burnish's WGSL kernels (Gram
-//!   matrix, fused style loss, content loss; forward and backward) against their plain-tensor
-//!   reference twins, the same checks `tests/numeric.rs` runs natively on lavapipe;
+//!   matrix, fused style loss, content loss, the convolution; forward and backward) against their
+//!   plain-tensor reference twins, the same checks `tests/numeric.rs` runs natively on lavapipe;
 //! - [`stylize_check`] (`check_stylize`, page `stylize.html`): a style network, through the
 //!   library's [`Stylizer`], against the native CLI's output for the same photo;
 //! - [`gatys_steps`] (`gatys_steps` in JS): a Gatys run driven step by step, every read awaited,
@@ -43,7 +43,13 @@ pub async fn run_checks(device: &ComputeDevice) -> Result<serde_json::Value, Str
     let shapes = shapes();
     let mut report = check::compare(&device.device, &shapes).await?;
     let kernels_ran = report["wgsl_launches"].as_u64().unwrap_or(0) as usize >= 4 * shapes.len();
-    let ok = report["ok"] == true && kernels_ran;
+    // The convolution kernel: at least its forward per case.
+    let cases = &burnish::conv::check::AWKWARD_CASES;
+    let conv = burnish::conv::check::compare(&device.device, cases).await?;
+    let conv_ran = conv["wgsl_launches"].as_u64().unwrap_or(0) as usize >= cases.len();
+    let ok = report["ok"] == true && kernels_ran && conv["ok"] == true && conv_ran;
+    report["conv"] = conv;
+    report["conv_kernel_ran"] = conv_ran.into();
     report["adapter"] = adapter_report(device);
     report["kernels_ran"] = kernels_ran.into();
     report["ok"] = ok.into();
