@@ -139,6 +139,7 @@ pub async fn wgpu_async() -> Result<ComputeDevice> {
 /// burn on an application's own wgpu instance, adapter, device and queue, so that what burnish
 /// computes can be drawn without a copy through the host. Register a setup once.
 pub fn from_wgpu_setup(setup: WgpuSetup) -> Result<ComputeDevice> {
+    use_user_cache();
     let device = Device::wgpu_options().setup(setup.clone()).init().map_err(|e| Error::Device(e.to_string()))?;
     Ok(wgpu_device(device, setup))
 }
@@ -147,6 +148,7 @@ pub fn from_wgpu_setup(setup: WgpuSetup) -> Result<ComputeDevice> {
 /// device or the same error).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn wgpu() -> Result<ComputeDevice> {
+    use_user_cache();
     static WGPU: std::sync::OnceLock<std::result::Result<ComputeDevice, String>> = std::sync::OnceLock::new();
     let init = || match std::panic::catch_unwind(|| crate::block_on(wgpu_async())) {
         Ok(Ok(d)) => Ok(d),
@@ -156,6 +158,27 @@ pub fn wgpu() -> Result<ComputeDevice> {
     };
     WGPU.get_or_init(init).clone().map_err(Error::NoGpu)
 }
+
+/// Makes cubecl keep its autotune results in one place per user (the user cache directory,
+/// `~/.cache/cubecl` on Linux) instead of under the outermost Cargo.toml above the working
+/// directory, so that a second run from anywhere does not tune again. Runs before the first GPU
+/// device; cubecl's environment variables still apply, a `cubecl.toml` is not read.
+#[cfg(not(target_arch = "wasm32"))]
+fn use_user_cache() {
+    use burn::cubecl::config::cache::CacheConfig;
+    use burn::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let mut config = CubeClRuntimeConfig::default();
+        config.environment.path = CacheConfig::Global;
+        // false when the configuration was already read (then it stays as it is).
+        let _ = CubeClRuntimeConfig::try_set(config.override_from_env());
+    });
+}
+
+/// The browser has no file system for cubecl's caches.
+#[cfg(target_arch = "wasm32")]
+fn use_user_cache() {}
 
 /// Whether wgpu sees a hardware adapter (not a software one such as lavapipe) on Vulkan, Metal
 /// or DX12.

@@ -424,3 +424,32 @@ fn train_init_starts_from_every_network_format() {
         assert_eq!(got.config.unwrap()["init"], want.source.as_str());
     }
 }
+
+#[test]
+fn a_second_gpu_run_reuses_the_autotune_results_from_any_directory() {
+    // cubecl's autotune results live in the user cache directory ($XDG_CACHE_HOME/cubecl), not
+    // beside the working directory: the first wgpu run tunes burn's kernels (cubecl's log says
+    // "Tuning:"), a second run from another directory finds every result and tunes nothing.
+    if common::wgpu_device().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let photo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/city_96x64.png");
+    let mut logs = Vec::new();
+    for (i, cwd) in [dir.path().to_path_buf(), std::env::temp_dir()].into_iter().enumerate() {
+        let log = dir.path().join(format!("cubecl-{i}.log"));
+        let out = Command::new(env!("CARGO_BIN_EXE_burnish"))
+            .current_dir(&cwd)
+            .env("XDG_CACHE_HOME", &cache)
+            .env("CUBECL_DEBUG_LOG", &log)
+            .args(["stylize", s(&photo), "-o", s(&dir.path().join(format!("out{i}.png"))), "--device", "wgpu", "--quiet"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        logs.push(std::fs::read_to_string(&log).unwrap_or_default());
+    }
+    assert!(cache.join("cubecl").read_dir().is_ok_and(|mut d| d.next().is_some()), "no cache in {}", cache.display());
+    assert!(logs[0].contains("Tuning:"), "the first run tuned nothing? (is autotune on?)");
+    assert!(!logs[1].contains("Tuning:"), "the second run tuned again");
+}

@@ -412,7 +412,7 @@ fn kernel_fallback_matches_reference_on_cpu() {
 fn conv_matches_reference(device: &Device, label: &str) {
     assert_eq!(burnish::conv::check::TOLERANCE, 1e-4);
     let report = block_on(burnish::conv::check::compare(device, &burnish::conv::check::AWKWARD_CASES)).unwrap();
-    for row in report["cases"].as_array().unwrap() {
+    for row in report["cases"].as_array().unwrap().iter().chain(report["instance_norm"].as_array().unwrap()) {
         assert_eq!(row["ok"], true, "{label}: {row}");
     }
 }
@@ -422,8 +422,8 @@ fn conv_kernel_matches_reference_on_wgpu() {
     if let Some(d) = wgpu() {
         let before = kernels::launches();
         conv_matches_reference(&d, "wgpu");
-        // Per case at least the forward and (stride 1) the input gradient.
-        assert!(kernels::launches() >= before + 10, "the WGSL convolution did not run");
+        // Per case at least the forward; two launches per instance-norm case.
+        assert!(kernels::launches() >= before + 10 + 2 * 4, "the WGSL convolution did not run");
     }
 }
 

@@ -28,6 +28,8 @@ for s in "$@"; do
     ff) step ff; timeout 200 $B/feedforward --device wgpu --layout johnson --reps 10 --gatys-sizes 256x256 2>&1 | tee -a "$OUT/feedforward.jsonl" ;;
     ffshort) step ffshort; timeout 150 $B/feedforward --device wgpu --layout johnson --reps 5 --sizes 256x256,1920x1080 --gatys-sizes 256x256 2>&1 | tee -a "$OUT/feedforward.jsonl" ;;
     ffml5) step ffml5; timeout 150 $B/feedforward --device wgpu --layout ml5 --reps 10 --gatys-sizes 256x256 --no-train 2>&1 | tee -a "$OUT/feedforward.jsonl" ;;
+    conv) # the convolution and instance-norm kernels vs burn's ops: layers, network at four sizes, training pass (batch 4, 256²), Gatys
+      step conv; timeout 240 $B/conv --device wgpu --reps 10 2>&1 | tee -a "$OUT/conv.jsonl" ;;
     live) step live; timeout 120 $B/live --device wgpu --seconds 10 2>&1 | tee -a "$OUT/live.jsonl" ;;
     demo) step demo; timeout 150 $B/burnish demo --device wgpu -o "$OUT/demo.png" --report "$OUT/demo.json" 2>&1 | tail -5 ;;
     demo-nok) step demo-nok; timeout 150 $B/burnish demo --device wgpu --no-kernels -o /tmp/demo-nok.png --report "$OUT/demo-nokernels.json" 2>&1 | tail -5 ;;

@@ -4,7 +4,8 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::{ConvLoad, PadKind, load_conv2d, load_conv2d_reference};
+use super::{ConvLoad, PadKind, instance_norm_layer, load_conv2d, load_conv2d_reference};
+use crate::feedforward::net::instance_norm;
 use crate::loss::kernels::check::{max_rel_err, pseudo_random};
 
 /// One case: input [b, cin, h, w], cout, kernel side, load.
@@ -34,6 +35,14 @@ pub const AWKWARD_CASES: [ConvCase; 10] = [
     case([2, 64, 17, 15], 64, 3, 1, 1, [1; 4], PadKind::Zero),      // VGG19 3×3
     case([1, 32, 20, 19], 3, 9, 1, 1, [4; 4], PadKind::Reflect),    // deconv3: 9×9 to 3 channels
     case([1, 17, 13, 12], 33, 3, 1, 2, [1; 4], PadKind::Edge),      // odd channel counts, upsampled edge
+];
+
+/// Instance-norm layer cases: (shape, ReLU, skip).
+pub const NORM_CASES: [([usize; 4], bool, bool); 4] = [
+    ([1, 32, 5, 7], true, false),
+    ([2, 128, 9, 10], false, true),
+    ([1, 3, 1, 1], true, true),
+    ([1, 16, 64, 64], true, false),
 ];
 
 /// Tolerance on every comparison: 1e-4 of the largest magnitude (f32 sums in another order).
@@ -87,10 +96,33 @@ pub async fn compare(device: &Device, cases: &[ConvCase]) -> Result<serde_json::
             "ok": ok,
         }));
     }
-    let ok = rows.iter().all(|r| r["ok"] == true);
+    // The fused instance-norm layer (statistics + one element-wise pass) against burn's ops:
+    // odd sizes, a 1×1 map (variance 0), a big plane, batch 2, each of ReLU and skip.
+    let mut norm_rows = Vec::new();
+    for (i, (shape, relu, with_skip)) in NORM_CASES.into_iter().enumerate() {
+        let [b, c, h, w] = shape;
+        let seed = 500 + 10 * i as u32;
+        // An offset of 3 so the two-pass variance matters.
+        let x = tensor(pseudo_random(b * c * h * w, seed), shape, device).add_scalar(3.0);
+        let scale = tensor(pseudo_random(c, seed + 1), [c], device);
+        let shift = tensor(pseudo_random(c, seed + 2), [c], device);
+        let skip = with_skip.then(|| tensor(pseudo_random(b * c * h * w, seed + 3), shape, device));
+        let fused = instance_norm_layer(x.clone(), scale.clone(), shift.clone(), skip.clone(), relu, 1e-5);
+        let mut reference = instance_norm(x, 1e-5) * scale.reshape([1, c, 1, 1]) + shift.reshape([1, c, 1, 1]);
+        if relu {
+            reference = burn::tensor::activation::relu(reference);
+        }
+        if let Some(s) = skip {
+            reference = reference + s;
+        }
+        let err = max_rel_err(&vals(fused).await?, &vals(reference).await?);
+        norm_rows.push(serde_json::json!({ "shape": shape, "relu": relu, "skip": with_skip, "rel_err": err, "ok": err.is_finite() && err < TOLERANCE }));
+    }
+    let ok = rows.iter().chain(&norm_rows).all(|r| r["ok"] == true);
     Ok(serde_json::json!({
         "tolerance": TOLERANCE,
         "cases": rows,
+        "instance_norm": norm_rows,
         "wgsl_launches": crate::wgsl::launches() - launches_before,
         "ok": ok,
     }))

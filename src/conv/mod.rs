@@ -73,6 +73,17 @@ pub trait ConvOps: Backend {
     fn load_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
         reference::load_conv2d::<Self>(x, weight, bias, load)
     }
+
+    /// The rest of a normalised layer: instance norm of x [b, c, h, w] (biased variance), then the
+    /// affine scale, shift [c], then ReLU if `relu`.
+    fn instance_norm_layer(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, relu: bool, eps: f32) -> FloatTensor<Self> {
+        reference::instance_norm_layer::<Self>(x, scale, shift, None, relu, eps)
+    }
+
+    /// The end of a residual block: instance norm of x, the affine, then + skip [b, c, h, w].
+    fn instance_norm_residual(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, skip: FloatTensor<Self>, eps: f32) -> FloatTensor<Self> {
+        reference::instance_norm_layer::<Self>(x, scale, shift, Some(skip), false, eps)
+    }
 }
 
 impl ConvOps for NdArray {}
@@ -109,6 +120,21 @@ pub mod reference {
     pub fn load_conv2d<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: FloatTensor<B>, load: ConvLoad) -> FloatTensor<B> {
         let s = load.stride;
         B::conv2d(load_input::<B>(x, load), weight, Some(bias), ConvOptions::new([s, s], [0, 0], [1, 1], 1))
+    }
+
+    pub fn instance_norm_layer<B: Backend>(x: FloatTensor<B>, scale: FloatTensor<B>, shift: FloatTensor<B>, skip: Option<FloatTensor<B>>, relu: bool, eps: f32) -> FloatTensor<B> {
+        let c = x.shape().dims::<4>()[1];
+        let mean = B::float_mean_dim(B::float_mean_dim(x.clone(), 3), 2); // [b, c, 1, 1]
+        let centered = B::float_sub(x, mean);
+        let var = B::float_mean_dim(B::float_mean_dim(B::float_mul(centered.clone(), centered.clone()), 3), 2);
+        let norm = B::float_div(centered, B::float_sqrt(B::float_add_scalar(var, eps.into())));
+        let per_channel = |t: FloatTensor<B>| B::float_reshape(t, Shape::new([1, c, 1, 1]));
+        let y = B::float_add(B::float_mul(norm, per_channel(scale)), per_channel(shift));
+        let y = if relu { B::relu(y) } else { y };
+        match skip {
+            Some(s) => B::float_add(y, s),
+            None => y,
+        }
     }
 
     fn narrow<B: Backend>(x: FloatTensor<B>, dim: usize, start: usize, len: usize) -> FloatTensor<B> {
@@ -226,6 +252,16 @@ impl<B: Backend + ConvOps, C: CheckpointStrategy> ConvOps for Autodiff<B, C> {
             OpsKind::UnTracked(prep) => prep.finish(B::load_conv2d(xp, wp, bp, load)),
         }
     }
+
+    /// Under autodiff the reference ops of this backend, which burn differentiates (training
+    /// keeps burn's instance norm; the fused kernel is for inference).
+    fn instance_norm_layer(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, relu: bool, eps: f32) -> FloatTensor<Self> {
+        reference::instance_norm_layer::<Self>(x, scale, shift, None, relu, eps)
+    }
+
+    fn instance_norm_residual(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, skip: FloatTensor<Self>, eps: f32) -> FloatTensor<Self> {
+        reference::instance_norm_layer::<Self>(x, scale, shift, Some(skip), false, eps)
+    }
 }
 
 /// Whether the networks' convolutions on `device` run through [`load_conv2d`]: on every device but
@@ -245,6 +281,24 @@ pub fn set_kernels(on: bool) {
 /// bias [cout], through the extension (the WGSL kernel on wgpu): [b, cout, ho, wo].
 pub fn load_conv2d(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, load: ConvLoad) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as ConvOps>::load_conv2d(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), load))
+}
+
+/// The rest of a normalised layer through the extension (on wgpu: a statistics kernel and one
+/// element-wise pass, instead of burn's ~10 launches): instance norm of x [b, c, h, w], then
+/// · scale + shift [c], then ReLU if `relu`, then + skip.
+pub fn instance_norm_layer(x: Tensor<4>, scale: Tensor<1>, shift: Tensor<1>, skip: Option<Tensor<4>>, relu: bool, eps: f64) -> Tensor<4> {
+    let (x, scale, shift, eps) = (x.into_dispatch(), scale.into_dispatch(), shift.into_dispatch(), eps as f32);
+    match skip {
+        // A residual block's end: no ReLU, the skip added in the same pass.
+        Some(skip) if !relu => Tensor::from_dispatch(<Dispatch as ConvOps>::instance_norm_residual(x, scale, shift, skip.into_dispatch(), eps)),
+        skip => {
+            let y = Tensor::from_dispatch(<Dispatch as ConvOps>::instance_norm_layer(x, scale, shift, relu, eps));
+            match skip {
+                Some(s) => y + s,
+                None => y,
+            }
+        }
+    }
 }
 
 /// The same convolution through burn's own ops (upsample, pad, conv2d): the reference path.

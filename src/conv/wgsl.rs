@@ -11,7 +11,7 @@ use burn::cubecl::server::{CubeCount, KernelArguments, MetadataBindingInfo};
 use burn::tensor::Shape;
 
 use super::{ConvLoad, ConvOps, PadKind, reference};
-use crate::wgsl::{CONV2D_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
+use crate::wgsl::{CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Part of the kernel ids: bump when the shader changes so no stale pipeline is reused.
 const SHADER_VERSION: u32 = 2;
@@ -135,7 +135,85 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
     out
 }
 
+/// The instance-norm kernels: statistics (with the workgroup sum appended) or the apply pass.
+struct NormKernel {
+    stats: bool,
+}
+
+const STATS_WG: u32 = 256;
+
+impl KernelSource for NormKernel {
+    fn source(&self) -> SourceTemplate {
+        if self.stats {
+            SourceTemplate::new(format!("{INSTANCE_STATS_WGSL}\n{REDUCE_WGSL}")).register("workgroup", STATS_WG.to_string())
+        } else {
+            SourceTemplate::new(INSTANCE_APPLY_WGSL)
+        }
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>().cube_dim(CubeDim::new_1d(256).0).info((self.stats, SHADER_VERSION))
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// A grid of `n` workgroups as (x, y) within the 65,535 per dimension WebGPU allows (the
+/// shaders index x + y · 65,535 or x + y · groups.x, and skip what is past the end).
+fn grid(n: usize) -> (u32, u32) {
+    if n <= 65_535 { (n.max(1) as u32, 1) } else { (65_535, n.div_ceil(65_535) as u32) }
+}
+
+fn launch_instance_norm(x: CubeTensor, scale: CubeTensor, shift: CubeTensor, skip: Option<CubeTensor>, relu: bool, eps: f32) -> CubeTensor {
+    let (x, scale, shift) = (into_contiguous(x), into_contiguous(scale), into_contiguous(shift));
+    let skip = skip.map(into_contiguous);
+    let shape = x.shape();
+    let [b, c, h, w] = shape.dims::<4>();
+    let (planes, hw) = (b * c, h * w);
+    let stats = empty_f32(&x, Shape::new([planes * 2]));
+    let (gx, gy) = grid(planes);
+    let args = KernelArguments::new()
+        .with_buffer(x.handle.clone().binding())
+        .with_buffer(stats.handle.clone().binding())
+        .with_info(MetadataBindingInfo::custom(pack_u32(&[hw as u32, eps.to_bits(), planes as u32, 0])));
+    count_launch();
+    x.client.launch(Box::new(SourceKernel::new(NormKernel { stats: true }, CubeDim::new_1d(STATS_WG))), CubeCount::Static(gx, gy, 1), args);
+
+    let n = b * c * hw;
+    let out = empty_f32(&x, shape);
+    let (ax, ay) = grid(n.div_ceil(256));
+    let skip_binding = match &skip {
+        Some(s) => s.handle.clone().binding(),
+        None => x.client.empty(4).binding(),
+    };
+    let args = KernelArguments::new()
+        .with_buffer(x.handle.clone().binding())
+        .with_buffer(stats.handle.clone().binding())
+        .with_buffer(scale.handle.clone().binding())
+        .with_buffer(shift.handle.clone().binding())
+        .with_buffer(skip_binding)
+        .with_buffer(out.handle.clone().binding())
+        .with_info(MetadataBindingInfo::custom(pack_u32(&[n as u32, hw as u32, c as u32, relu as u32, skip.is_some() as u32, 0, 0, 0])));
+    count_launch();
+    x.client.launch(Box::new(SourceKernel::new(NormKernel { stats: false }, CubeDim::new_1d(256))), CubeCount::Static(ax, ay, 1), args);
+    out
+}
+
 impl ConvOps for Cube {
+    fn instance_norm_layer(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, relu: bool, eps: f32) -> FloatTensor<Self> {
+        if ![&x, &scale, &shift].iter().all(|t| runs_wgsl(t) && fits_u32(t)) {
+            return reference::instance_norm_layer::<Self>(x, scale, shift, None, relu, eps);
+        }
+        launch_instance_norm(x, scale, shift, None, relu, eps)
+    }
+
+    fn instance_norm_residual(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, skip: FloatTensor<Self>, eps: f32) -> FloatTensor<Self> {
+        if ![&x, &scale, &shift, &skip].iter().all(|t| runs_wgsl(t) && fits_u32(t)) {
+            return reference::instance_norm_layer::<Self>(x, scale, shift, Some(skip), false, eps);
+        }
+        launch_instance_norm(x, scale, shift, Some(skip), false, eps)
+    }
+
     fn load_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
         let [b, _, h, w] = x.shape().dims::<4>();
         let [cout, _, k, _] = weight.shape().dims::<4>();

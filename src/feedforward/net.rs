@@ -13,7 +13,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, InterpolateMode, Inte
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::conv::{ConvLoad, PadKind, load_conv2d, uses_kernel};
+use crate::conv::{ConvLoad, PadKind, instance_norm_layer, load_conv2d, uses_kernel};
 
 /// How a convolution pads its input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,11 +262,11 @@ impl TransformerNet {
         let mut p = self.params.iter().cloned();
         for block in spec.blocks() {
             h = match &block {
-                Block::Layer(l) => self.layer(l, h, &mut p, kernel), // conv1 [b, w, h, w]; conv2 [b, 2w, h/2, w/2]; conv3 [b, 4w, h/4, w/4]; deconv1/2 back up; deconv3 [b, 3, h, w]
+                Block::Layer(l) => self.layer(l, h, None, &mut p, kernel), // conv1 [b, w, h, w]; conv2 [b, 2w, h/2, w/2]; conv3 [b, 4w, h/4, w/4]; deconv1/2 back up; deconv3 [b, 3, h, w]
                 Block::Residual(a, b) => {
                     let skip = h.clone(); // [b, 4w, h/4, w/4]
-                    let y = self.layer(a, h, &mut p, kernel);
-                    self.layer(b, y, &mut p, kernel) + skip
+                    let y = self.layer(a, h, None, &mut p, kernel);
+                    self.layer(b, y, Some(skip), &mut p, kernel)
                 }
             };
         }
@@ -276,7 +276,9 @@ impl TransformerNet {
         }
     }
 
-    fn layer(&self, l: &Layer, x: Tensor<4>, p: &mut impl Iterator<Item = Tensor<1>>, kernel: bool) -> Tensor<4> {
+    /// One layer: convolution, then (if it has one) instance norm with its affine, then ReLU (if
+    /// `l.relu`), then + `skip`. With `kernel`, the layer runs through [`crate::conv`]'s kernels.
+    fn layer(&self, l: &Layer, x: Tensor<4>, skip: Option<Tensor<4>>, p: &mut impl Iterator<Item = Tensor<1>>, kernel: bool) -> Tensor<4> {
         let spec = &self.spec;
         let mut next = |shape: [usize; 4]| p.next().expect("parameter count matches the layout").reshape(shape);
         let k = l.k;
@@ -309,11 +311,17 @@ impl TransformerNet {
             }
         };
         if l.norm.is_some() {
-            let scale = next([1, 1, 1, l.cout]).reshape([1, l.cout, 1, 1]);
-            let shift = next([1, 1, 1, l.cout]).reshape([1, l.cout, 1, 1]);
-            y = instance_norm(y, spec.norm_eps) * scale + shift;
+            let (scale, shift) = (next([1, 1, 1, l.cout]).reshape([l.cout]), next([1, 1, 1, l.cout]).reshape([l.cout]));
+            if kernel {
+                return instance_norm_layer(y, scale, shift, skip, l.relu, spec.norm_eps);
+            }
+            y = instance_norm(y, spec.norm_eps) * scale.reshape([1, l.cout, 1, 1]) + shift.reshape([1, l.cout, 1, 1]);
         }
-        if l.relu { relu(y) } else { y }
+        let y = if l.relu { relu(y) } else { y };
+        match skip {
+            Some(s) => y + s,
+            None => y,
+        }
     }
 
     /// Stylize one image of any size (at least 1x1): reflect-pad to a multiple of 4, run, crop back,
