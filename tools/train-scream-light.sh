@@ -1,11 +1,12 @@
 #!/bin/bash
-# The shipped scream, light (width 16): the recipe (Gram-energy layer weights, sw 40) from the content-only network, lr 3e-4.
-# Resumable: rerun this script (it passes --resume when a checkpoint exists).
-cd /work/train
+# The shipped scream-light (width 16), in two stages of the recipe from the content-only network:
+#   1. 1,000 iterations at style weight 40 from checkpoints/identity-w16.safetensors (lr 3e-4);
+#   2. 1,000 more at style weight 60 from stage 1's network (what ships).
+# Each stage resumes when rerun (tools/train-style.sh passes --resume when its run has a
+# checkpoint). TRAIN_ROOT (default /work/train) must hold ./burnish and identity-w16.safetensors.
+set -e
 S=/work/shared/data/styles/lengstrom_fast-style-transfer/the_scream.jpg
-R=""; [ -f scream-light/checkpoint.safetensors ] && R="--resume"
-nice -n 10 ./burnish train $S --out scream-light --photos /work/shared/data/photos --hold-out 25 \
-  --init /work/train/identity-w16.safetensors --lr 3e-4 --width 16 --batch 2 --crop 128 --style-size 256 \
-  --content-layer relu4_2 --style-layers relu1_1,relu2_1,relu3_1,relu4_1,relu5_1 --style-weight 40 --style-layer-weights gram --tv-weight 515 \
-  --iterations 6000 --checkpoint-every 250 --preview-every 250 --preview /work/shared/data/photos/bsds500__test_118031.jpg \
-  --max-seconds ${MAX_SECONDS:-5400} --device cpu $R
+R=${TRAIN_ROOT:-/work/train}
+here=$(dirname "$0")
+SW=40 ITERATIONS=1000 bash "$here/train-style.sh" scream-light-stage1 $S "$R/identity-w16.safetensors"
+SW=60 ITERATIONS=1000 bash "$here/train-style.sh" scream-light $S "$R/scream-light-stage1/model.safetensors"
