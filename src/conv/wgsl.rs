@@ -18,17 +18,17 @@ const SHADER_VERSION: u32 = 2;
 
 /// A workgroup's shape: `wx` × `wy` invocations, each 4 pixels × 4 channels, so a tile of
 /// 4·wy pixels × 4·wx channels; `tk` values of k staged per barrier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct ConvTile {
-    pub wx: u32,
-    pub wy: u32,
-    pub tk: u32,
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ConvTile {
+    wx: u32,
+    wy: u32,
+    tk: u32,
 }
 
 impl ConvTile {
     /// The tile for `cout` (> 4) output channels: as many channels as there are (up to 64), the
     /// rest of the 256 invocations on pixels; workgroup memory 4·tk·(wx + wy) floats, at most 10 KiB.
-    pub fn for_channels(cout: usize) -> Self {
+    fn for_channels(cout: usize) -> Self {
         match cout {
             0..=16 => Self { wx: 4, wy: 64, tk: 8 },
             17..=32 => Self { wx: 8, wy: 32, tk: 16 },
