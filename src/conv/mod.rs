@@ -93,7 +93,7 @@ impl ConvOps for Flex {}
 pub mod reference {
     use super::*;
 
-    pub(crate) fn burn_mode(mode: PadKind) -> PadMode {
+    fn burn_mode(mode: PadKind) -> PadMode {
         match mode {
             PadKind::Zero => PadMode::Constant(0.0),
             PadKind::Reflect => PadMode::Reflect,
@@ -301,18 +301,8 @@ pub fn instance_norm_layer(x: Tensor<4>, scale: Tensor<1>, shift: Tensor<1>, ski
     }
 }
 
-/// The same convolution through burn's own ops (upsample, pad, conv2d): the reference path.
+/// The same convolution through burn's own ops (upsample, pad, conv2d: the reference twin on
+/// the tensor's backend, differentiated by burn's autodiff): the reference path.
 pub fn load_conv2d_reference(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, load: ConvLoad) -> Tensor<4> {
-    let [_, _, h, w] = x.dims();
-    let x = if load.upsample > 1 {
-        let up = load.upsample;
-        let options = InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([h * up, w * up]);
-        burn::tensor::module::interpolate(x, options)
-    } else {
-        x
-    };
-    let [t, b, l, r] = load.pad;
-    let x = if t + b + l + r > 0 { x.pad([(0, 0), (0, 0), (t, b), (l, r)], reference::burn_mode(load.mode)) } else { x };
-    let s = load.stride;
-    burn::tensor::module::conv2d(x, weight, Some(bias), ConvOptions::new([s, s], [0, 0], [1, 1], 1))
+    Tensor::from_dispatch(reference::load_conv2d::<Dispatch>(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), load))
 }

@@ -288,12 +288,12 @@ impl TransformerNet {
         };
         let bias = spec.conv_bias.then(|| next([1, 1, 1, l.cout]).reshape([l.cout]));
         let mut y = match l.kind {
-            LayerKind::Conv { stride } if kernel => {
-                let load = conv_load(x.dims(), k, stride, 1, spec.padding);
-                load_conv2d(x, weight, bias.unwrap_or_else(|| zeros_bias(l.cout, &self.params[0])), load)
-            }
-            LayerKind::Up(Upsample::NearestConv) if kernel => {
-                let load = conv_load(x.dims(), k, 1, 2, spec.padding);
+            LayerKind::Conv { .. } | LayerKind::Up(Upsample::NearestConv) if kernel => {
+                let (stride, up) = match l.kind {
+                    LayerKind::Conv { stride } => (stride, 1),
+                    _ => (1, 2),
+                };
+                let load = conv_load(x.dims(), k, stride, up, spec.padding);
                 load_conv2d(x, weight, bias.unwrap_or_else(|| zeros_bias(l.cout, &self.params[0])), load)
             }
             LayerKind::Conv { stride } => conv(pad(x, k, stride, spec.padding), weight, bias, stride),
@@ -346,13 +346,15 @@ fn zeros_bias(cout: usize, like: &Tensor<1>) -> Tensor<1> {
     Tensor::zeros([cout], &like.device())
 }
 
-/// How a layer reads x [b, c, h, w] (upsampled by `up` first): [`pad`]'s padding as a load.
+/// How a layer reads x [b, c, h, w] (upsampled by `up` first): the one padding rule of the
+/// network, read in place by the kernel and materialised by [`pad`].
 fn conv_load(dims: [usize; 4], k: usize, stride: usize, up: usize, padding: Padding) -> ConvLoad {
     let [_, _, h, w] = dims;
     let (h, w) = (h * up, w * up);
     match padding {
         Padding::Reflect => {
             let p = k / 2;
+            // Reflection needs p < size; tiny maps (only in odd tests) fall back to edge padding.
             let mode = if h > p && w > p { PadKind::Reflect } else { PadKind::Edge };
             ConvLoad { stride, upsample: up, pad: [p; 4], mode }
         }
@@ -364,19 +366,14 @@ fn conv_load(dims: [usize; 4], k: usize, stride: usize, up: usize, padding: Padd
     }
 }
 
+/// [`conv_load`]'s padding, materialised (burn's ops path; the kernel reads it in place).
 fn pad(x: Tensor<4>, k: usize, stride: usize, padding: Padding) -> Tensor<4> {
-    let [_, _, h, w] = x.dims();
-    match padding {
-        Padding::Reflect => {
-            let p = k / 2;
-            // Reflection needs p < size; tiny maps (only in odd tests) fall back to edge padding.
-            if h > p && w > p { reflect_pad(x, p) } else { x.pad([(0, 0), (0, 0), (p, p), (p, p)], PadMode::Edge) }
-        }
-        Padding::TfSame => {
-            let (t, b) = tf_same(h, k, stride);
-            let (l, r) = tf_same(w, k, stride);
-            x.pad([(0, 0), (0, 0), (t, b), (l, r)], PadMode::Constant(0.0))
-        }
+    let load = conv_load(x.dims(), k, stride, 1, padding);
+    let [t, b, l, r] = load.pad;
+    match load.mode {
+        PadKind::Reflect => reflect_pad(x, t), // the same p on every side
+        PadKind::Edge => x.pad([(0, 0), (0, 0), (t, b), (l, r)], PadMode::Edge),
+        PadKind::Zero => x.pad([(0, 0), (0, 0), (t, b), (l, r)], PadMode::Constant(0.0)),
     }
 }
 
