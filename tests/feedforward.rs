@@ -221,7 +221,17 @@ fn training_resumes_exactly_and_skips_unreadable_photos() {
     assert!(diff(&init.concat(), &a.concat()).0 > 1e-4);
     // Resuming with different options is refused.
     let other = TrainConfig { adam: AdamConfig::with_lr(5e-3), ..tiny_config() };
-    assert!(Trainer::resume(&ckpt, Path::new("ckpt"), other, &style, vgg, &d).is_err());
+    assert!(Trainer::resume(&ckpt, Path::new("ckpt"), other, &style, vgg.clone(), &d).is_err());
+
+    // Per-layer style weights derived from the style image (full-precision f64s, which serde_json
+    // may parse back an ulp off) resume with the same options, and the run goes on with the exact
+    // values; a real change is still refused.
+    let weighted = |w: Vec<f64>| TrainConfig { loss: LossConfig { style_layer_weights: w, ..tiny_config().loss }, ..tiny_config() };
+    let derived = vec![37162.092260652804, 501.20573817839795, 0.1 + 0.2];
+    let ckpt = block_on(Trainer::new(weighted(derived.clone()), &style, vgg.clone(), &d).unwrap().checkpoint_bytes()).unwrap();
+    let t = Trainer::resume(&ckpt, Path::new("ckpt"), weighted(derived.clone()), &style, vgg.clone(), &d).unwrap();
+    assert_eq!(t.cfg.loss.style_layer_weights, derived);
+    assert!(Trainer::resume(&ckpt, Path::new("ckpt"), weighted(vec![37162.1, 501.20573817839795, 0.1 + 0.2]), &style, vgg, &d).is_err());
 }
 
 #[test]

@@ -306,7 +306,7 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     } else {
         Trainer::new(cfg.clone(), &style, vgg, &sel.device)?
     };
-    let config_json = serde_json::json!({ "train": &cfg, "device": &sel.info, "photos": a.photos, "photo_count": photos.files.len() });
+    let config_json = serde_json::json!({ "train": &trainer.cfg, "device": &sel.info, "photos": a.photos, "photo_count": photos.files.len() });
     files::write_atomic(&a.out.join("config.json"), serde_json::to_string_pretty(&config_json)?.as_bytes())?;
     if !a.compute.quiet {
         eprintln!(

@@ -327,7 +327,11 @@ impl Trainer {
         let get = |k: &str| meta.get(k).cloned().ok_or_else(|| err(format!("not a burnish training checkpoint (no {k})")));
         let saved: TrainConfig = serde_json::from_str(&get(files::META_CONFIG)?).map_err(|e| err(format!("bad config: {e}")))?;
         let spec: NetSpec = serde_json::from_str(&get(files::META_SPEC)?).map_err(|e| err(format!("bad spec: {e}")))?;
-        if (TrainConfig { iterations: cfg.iterations, ..saved.clone() }) != cfg {
+        // The checkpoint holds its config as JSON, and serde_json's float parsing can come back an
+        // ulp off (the derived per-layer style weights): compare the options through the same round
+        // trip, and go on with the caller's exact values, which are the ones the run started with.
+        let as_saved: TrainConfig = serde_json::from_str(&serde_json::to_string(&cfg).expect("serialisable")).map_err(|e| err(format!("bad config: {e}")))?;
+        if (TrainConfig { iterations: cfg.iterations, ..saved.clone() }) != as_saved {
             return Err(Error::InvalidOption(format!(
                 "--resume: the options differ from the checkpoint's ({}); resume with the same style and options (only --iterations may change)",
                 serde_json::to_string(&saved).unwrap_or_default()
