@@ -211,11 +211,18 @@ impl GatysRun {
     /// One optimiser step; `observer` sees every evaluation. Returns whether the run goes on
     /// (false once the evaluations are spent, it converged, or the observer stopped it).
     pub async fn step(&mut self, observer: &mut dyn Observer) -> Result<bool> {
+        self.step_within(observer, usize::MAX).await
+    }
+
+    /// [`GatysRun::step`] with at most `max_evaluations` evaluations in this step (L-BFGS keeps
+    /// its history across steps; each step starts with one evaluation at the current image), so a
+    /// page can show the image more often than every 25 evaluations.
+    pub async fn step_within(&mut self, observer: &mut dyn Observer, max_evaluations: usize) -> Result<bool> {
         if self.done {
             return Ok(false);
         }
         let start = *self.start.get_or_insert_with(web_time::Instant::now);
-        let remaining = self.cfg.evaluations - self.history.len();
+        let remaining = (self.cfg.evaluations - self.history.len()).min(max_evaluations.max(1));
         let mut problem = Problem {
             loss: &self.loss,
             targets: &self.targets,

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Builds web/ (burnish-web) for wasm32 + WebGPU and runs wasm-bindgen into web/pkg.
+# Builds web/ (burnish-web) for wasm32 + WebGPU, runs wasm-bindgen into web/pkg and puts the
+# weights the app fetches beside it. Serve the result with: node web/serve.mjs
 # Needs Debian's rustc-web (its std sources, for -Z build-std), lld and wasm-bindgen-cli equal to
 # the wasm-bindgen version in Cargo.lock; see web/README.md. Uses its own target dir (a native
 # build must not see build-std).
@@ -11,4 +12,9 @@ export CARGO_TARGET_DIR=${BURNISH_WASM_TARGET:-target/wasm}
 export RUSTFLAGS='--cfg getrandom_backend="wasm_js"'
 /usr/bin/cargo build --release --locked -p burnish-web --lib --target wasm32-unknown-unknown -Z build-std=std,panic_abort
 wasm-bindgen --target web --remove-name-section --out-dir web/pkg "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/burnish_web.wasm"
+# The weights the app fetches (and caches): the shipped style networks with their previews, and
+# VGG19 for the optimisation modes.
+mkdir -p web/pkg/styles web/pkg/weights
+cp -u weights/styles/*.f16.safetensors weights/styles/*-preview.jpg web/pkg/styles/
+cp -u weights/vgg19-imagenet-conv.f16.safetensors web/pkg/weights/
 ls -la web/pkg

@@ -8,40 +8,43 @@ use crate::error::{Error, Result};
 pub struct Shipped {
     pub name: &'static str,
     pub title: &'static str,
+    /// Its file in weights/styles/ (the browser app fetches it from there).
+    pub file: &'static str,
+    /// The file's bytes, embedded in native builds; empty in the browser build, which fetches
+    /// [`Shipped::file`] instead of carrying every network in its wasm module.
     pub bytes: &'static [u8],
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+macro_rules! embedded {
+    ($name:literal) => {
+        include_bytes!(concat!("../../weights/styles/", $name, ".f16.safetensors"))
+    };
+}
+#[cfg(target_arch = "wasm32")]
+macro_rules! embedded {
+    ($name:literal) => {
+        &[]
+    };
+}
+
+macro_rules! shipped {
+    ($name:literal, $title:literal) => {
+        Shipped { name: $name, title: $title, file: concat!($name, ".f16.safetensors"), bytes: embedded!($name) }
+    };
+}
+
 pub static SHIPPED: &[Shipped] = &[
-    Shipped {
-        name: "scream-light",
-        title: "The Scream, Edvard Munch (1893), public domain: the training recipe, light network (the default)",
-        bytes: include_bytes!("../../weights/styles/scream-light.f16.safetensors"),
-    },
-    Shipped {
-        name: "scream",
-        title: "The Scream, Edvard Munch (1893), public domain (old recipe: paints the photo away)",
-        bytes: include_bytes!("../../weights/styles/scream.f16.safetensors"),
-    },
-    Shipped {
-        name: "wave",
-        title: "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain (old recipe: paints the photo away)",
-        bytes: include_bytes!("../../weights/styles/wave.f16.safetensors"),
-    },
-    Shipped {
-        name: "starry-night",
-        title: "The Starry Night, Vincent van Gogh (1889), public domain (old recipe: paints the photo away)",
-        bytes: include_bytes!("../../weights/styles/starry-night.f16.safetensors"),
-    },
-    Shipped {
-        name: "composition-vii",
-        title: "Composition VII, Wassily Kandinsky (1913), public domain (old recipe: paints the photo away)",
-        bytes: include_bytes!("../../weights/styles/composition-vii.f16.safetensors"),
-    },
+    shipped!("scream-light", "The Scream, Edvard Munch (1893), public domain: the training recipe, light network (the default)"),
+    shipped!("scream", "The Scream, Edvard Munch (1893), public domain (old recipe: paints the photo away)"),
+    shipped!("wave", "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain (old recipe: paints the photo away)"),
+    shipped!("starry-night", "The Starry Night, Vincent van Gogh (1889), public domain (old recipe: paints the photo away)"),
+    shipped!("composition-vii", "Composition VII, Wassily Kandinsky (1913), public domain (old recipe: paints the photo away)"),
 ];
 
 /// A shipped style by name, or a network file / ml5 folder by path.
 pub fn resolve(model: &str) -> Result<NetFile> {
-    if let Some(s) = SHIPPED.iter().find(|s| s.name.eq_ignore_ascii_case(model)) {
+    if let Some(s) = SHIPPED.iter().find(|s| s.name.eq_ignore_ascii_case(model) && !s.bytes.is_empty()) {
         return files::load_safetensors(s.bytes, Path::new(&format!("<shipped {}>", s.name)));
     }
     let path = Path::new(model);

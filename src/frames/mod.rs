@@ -54,10 +54,15 @@ impl FrameStage<'_> {
 
     /// Stylizes prepared frames of one size in one pass, then post-processes and stabilises each
     /// in order.
+    pub async fn process_async(&mut self, frames: &[RgbF32]) -> Result<Vec<RgbF32>> {
+        let styled = self.stylizer.frames_async(frames).await?;
+        Ok(frames.iter().zip(styled).map(|(original, s)| self.finish_frame(original, s)).collect())
+    }
+
+    /// [`FrameStage::process_async`], blocking.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn process(&mut self, frames: &[RgbF32]) -> Result<Vec<RgbF32>> {
-        let styled = self.stylizer.frames(frames)?;
-        Ok(frames.iter().zip(styled).map(|(original, s)| self.finish_frame(original, s)).collect())
+        crate::block_on(self.process_async(frames))
     }
 
     /// Post-processing and stabilisation of one stylized frame.

@@ -59,6 +59,21 @@ impl RgbF32 {
         Self { width: img.width(), height: img.height(), data }
     }
 
+    /// From RGBA8 rows (a canvas's `ImageData`); alpha is dropped. None when the length is not
+    /// `width * height * 4`.
+    pub fn from_rgba8(width: u32, height: u32, rgba: &[u8]) -> Option<Self> {
+        if rgba.len() != width as usize * height as usize * 4 {
+            return None;
+        }
+        let data = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).map(|b| b as f32 / 255.0).collect();
+        Some(Self { width, height, data })
+    }
+
+    /// RGBA8 rows, opaque (for a canvas's `ImageData`).
+    pub fn to_rgba8(&self) -> Vec<u8> {
+        self.data.chunks_exact(3).flat_map(|p| [to_u8(p[0]), to_u8(p[1]), to_u8(p[2]), 255]).collect()
+    }
+
     /// Resize so that the larger side is `max_side`, keeping the aspect ratio.
     pub fn resize_max_side(&self, max_side: u32) -> Self {
         let (w, h) = fit_max_side(self.width, self.height, max_side);

@@ -7,8 +7,13 @@
 //! - [`gatys_steps`] (`gatys_steps` in JS): a Gatys run driven step by step, every read awaited,
 //!   as a page drives one between animation frames.
 //!
-//! The pages print their JSON reports to the console; the headless Chromium test
+//! - [`app`]: what the browser app (`index.html`, its worker `worker.js`) runs: shipped
+//!   networks on canvas frames, Gatys transfer and texture synthesis stepped between messages.
+//!
+//! The check pages print their JSON reports to the console; the headless Chromium test
 //! (`web/tests/page.mjs`) reads them from there.
+
+pub mod app;
 
 use std::path::Path;
 
@@ -152,7 +157,12 @@ mod browser {
             return Ok(d);
         }
         std::panic::set_hook(Box::new(|p| error(&format!("panic: {p}"))));
-        let device = burnish::device::wgpu_async().await.map_err(|e| JsValue::from_str(&format!("no WebGPU device: {e}")))?;
+        let device = burnish::device::wgpu_async().await.map_err(|e| {
+            JsValue::from_str(&match e {
+                burnish::Error::NoGpu(why) => format!("the browser gave no WebGPU adapter ({why})"),
+                e => format!("no WebGPU device: {e}"),
+            })
+        })?;
         DEVICE.with(|d| *d.borrow_mut() = Some(device.clone()));
         Ok(device)
     }
@@ -186,6 +196,119 @@ mod browser {
         let device = device().await?;
         let (report, out) = super::stylize_check(&device, &model, &input_png, &reference_png).await.map_err(js_err)?;
         Ok(report_and_image(report, out))
+    }
+
+    // ---- the app (worker.js): one call at a time; a run is taken out of its slot while awaited.
+
+    thread_local! {
+        static STYLES: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<burnish::feedforward::Stylizer>>> = Default::default();
+        static VGG: std::cell::RefCell<Option<std::rc::Rc<burnish::vgg::VggWeights>>> = const { std::cell::RefCell::new(None) };
+        static OPTIMISATION: std::cell::RefCell<Option<super::app::Optimisation>> = const { std::cell::RefCell::new(None) };
+    }
+
+    /// The page's WebGPU device; resolves to the adapter report (JSON), rejects with a message.
+    #[wasm_bindgen]
+    pub async fn start() -> Result<String, JsValue> {
+        let device = device().await?;
+        Ok(super::adapter_report(&device).to_string())
+    }
+
+    /// The shipped styles (JSON list of name, title, file, preview).
+    #[wasm_bindgen]
+    pub fn shipped_styles() -> String {
+        super::app::shipped_styles().to_string()
+    }
+
+    /// Loads a style network (safetensors bytes) under `name`.
+    #[wasm_bindgen]
+    pub async fn load_style(name: String, bytes: Vec<u8>) -> Result<(), JsValue> {
+        let device = device().await?;
+        let stylizer = super::app::style_network(&bytes, &name, &device).map_err(js_err)?;
+        STYLES.with(|s| s.borrow_mut().insert(name, std::rc::Rc::new(stylizer)));
+        Ok(())
+    }
+
+    /// One RGBA frame through the loaded network `name`; resolves to the RGBA result.
+    #[wasm_bindgen]
+    pub async fn stylize(name: String, rgba: Vec<u8>, width: u32, height: u32, strength: f32, preserve_colour: bool) -> Result<Vec<u8>, JsValue> {
+        let stylizer = STYLES.with(|s| s.borrow().get(&name).cloned()).ok_or_else(|| JsValue::from_str(&format!("style {name} is not loaded")))?;
+        let post = burnish::frames::PostProcess { strength, preserve_colour };
+        super::app::stylize_rgba(&stylizer, &rgba, width, height, post).await.map_err(js_err)
+    }
+
+    /// Parses the VGG19 weights (safetensors bytes) once for the optimisation modes.
+    #[wasm_bindgen]
+    pub fn load_vgg(bytes: Vec<u8>) -> Result<(), JsValue> {
+        let w = burnish::vgg::VggWeights::from_bytes(&bytes, std::path::Path::new("vgg19-imagenet-conv.f16.safetensors")).map_err(|e| js_err(e.to_string()))?;
+        VGG.with(|v| *v.borrow_mut() = Some(std::rc::Rc::new(w)));
+        Ok(())
+    }
+
+    /// Starts a run (`mode`: transfer or texture; the content is ignored for texture).
+    #[wasm_bindgen]
+    #[allow(clippy::too_many_arguments)]
+    pub async fn optimise_start(
+        mode: String,
+        content_rgba: Vec<u8>,
+        content_width: u32,
+        content_height: u32,
+        style_rgba: Vec<u8>,
+        style_width: u32,
+        style_height: u32,
+        size: u32,
+        evaluations: usize,
+    ) -> Result<(), JsValue> {
+        let device = device().await?;
+        let weights = VGG.with(|v| v.borrow().clone()).ok_or_else(|| JsValue::from_str("the VGG19 weights are not loaded"))?;
+        let mode = super::app::OptimMode::parse(&mode).map_err(js_err)?;
+        let content = match mode {
+            super::app::OptimMode::Transfer => Some(super::app::rgba_frame(&content_rgba, content_width, content_height).map_err(js_err)?),
+            super::app::OptimMode::Texture => None,
+        };
+        let style = super::app::rgba_frame(&style_rgba, style_width, style_height).map_err(js_err)?;
+        let run = super::app::Optimisation::new(&device, &weights, mode, content, style, size, evaluations).map_err(js_err)?;
+        OPTIMISATION.with(|o| *o.borrow_mut() = Some(run));
+        Ok(())
+    }
+
+    fn take_run() -> Result<super::app::Optimisation, JsValue> {
+        OPTIMISATION.with(|o| o.borrow_mut().take()).ok_or_else(|| JsValue::from_str("no optimisation is running"))
+    }
+
+    fn put_run(run: super::app::Optimisation) {
+        OPTIMISATION.with(|o| *o.borrow_mut() = Some(run));
+    }
+
+    /// One optimiser step; resolves to JSON {more, evaluations, total, losses: [new ones]}.
+    #[wasm_bindgen]
+    pub async fn optimise_step() -> Result<String, JsValue> {
+        let mut run = take_run()?;
+        let more = run.step().await;
+        let (done, total) = run.evaluations();
+        let losses = run.new_losses();
+        put_run(run);
+        let more = more.map_err(js_err)?;
+        Ok(serde_json::json!({ "more": more, "evaluations": done, "total": total, "losses": losses }).to_string())
+    }
+
+    /// The run's image now; resolves to [width, height, RGBA bytes].
+    #[wasm_bindgen]
+    pub async fn optimise_image() -> Result<js_sys::Array, JsValue> {
+        let run = take_run()?;
+        let img = run.image().await;
+        put_run(run);
+        let img = img.map_err(js_err)?;
+        let result = js_sys::Array::new();
+        result.push(&JsValue::from(img.width));
+        result.push(&JsValue::from(img.height));
+        result.push(&js_sys::Uint8Array::from(img.to_rgba8().as_slice()).into());
+        Ok(result)
+    }
+
+    /// Ends the run and frees its buffers.
+    #[wasm_bindgen]
+    pub fn optimise_stop() {
+        OPTIMISATION.with(|o| o.borrow_mut().take());
     }
 
     /// A Gatys transfer stepped one optimiser step at a time; resolves to
