@@ -4,9 +4,6 @@
 //!   plain-tensor reference twins, the same checks `tests/numeric.rs` runs natively on lavapipe;
 //! - [`stylize_check`] (`check_stylize`, page `stylize.html`): a style network, through the
 //!   library's [`Stylizer`], against the native CLI's output for the same photo;
-//! - [`gatys_steps`] (`gatys_steps` in JS): a Gatys run driven step by step, every read awaited,
-//!   as a page drives one between animation frames.
-//!
 //! - [`app`]: what the browser app (`index.html`, its worker `worker.js`) runs: shipped
 //!   networks on canvas frames, Gatys transfer and texture synthesis stepped between messages.
 //!
@@ -19,10 +16,8 @@ use std::path::Path;
 
 use burnish::device::ComputeDevice;
 use burnish::feedforward::{Stylizer, files::load_safetensors};
-use burnish::gatys::{GatysRun, Quiet, RunConfig};
 use burnish::image::files::decode;
 use burnish::loss::kernels::check;
-use burnish::vgg::VggWeights;
 
 /// [`check::AWKWARD_SHAPES`] (those of `tests/numeric.rs`) plus [`check::REAL_SHAPES_128`].
 pub fn shapes() -> Vec<[usize; 4]> {
@@ -95,45 +90,6 @@ pub async fn stylize_check(device: &ComputeDevice, model: &[u8], input_png: &[u8
 
 /// Largest difference (of 255) allowed between the browser's and the native 8-bit outputs.
 pub const STYLIZE_MAX_LEVELS: u8 = 2;
-
-/// A Gatys transfer of `content_png` in the style of `style_png` (both at most `size` px) with the
-/// VGG19 weights in `vgg_safetensors`, `evaluations` long, stepped one optimiser step at a time.
-/// The report lists the losses after each step; the result comes as RGB.
-pub async fn gatys_steps(
-    device: &ComputeDevice,
-    vgg_safetensors: &[u8],
-    content_png: &[u8],
-    style_png: &[u8],
-    size: u32,
-    evaluations: usize,
-) -> Result<(serde_json::Value, image::RgbImage), String> {
-    let weights = VggWeights::from_bytes(vgg_safetensors, Path::new("vgg19.safetensors")).map_err(|e| e.to_string())?;
-    let content = decode(content_png, Path::new("content")).map_err(|e| e.to_string())?.resize_max_side(size);
-    let style = decode(style_png, Path::new("style")).map_err(|e| e.to_string())?.resize_max_side(size);
-    let cfg = RunConfig { evaluations, ..RunConfig::transfer_defaults() };
-    let vgg = cfg.loss.vgg(&weights, &device.device);
-    let mut run = GatysRun::new(&vgg, &cfg, Some(&content), &style, (content.width, content.height), device).map_err(|e| e.to_string())?;
-    let mut steps = Vec::new();
-    loop {
-        let more = run.step(&mut Quiet).await.map_err(|e| e.to_string())?;
-        let last = run.history().last().copied().unwrap_or_default();
-        steps.push(serde_json::json!({ "evaluations": last.evaluation, "total": last.total, "content": last.content, "style": last.style }));
-        if !more {
-            break;
-        }
-    }
-    let first = run.history().first().map(|l| l.style).unwrap_or(0.0);
-    let out = run.finish().await.map_err(|e| e.to_string())?;
-    let report = serde_json::json!({
-        "size": [content.width, content.height],
-        "evaluations": out.evaluations,
-        "steps": steps,
-        "style_first": first,
-        "style_last": out.final_losses.style,
-        "adapter": adapter_report(device),
-    });
-    Ok((report, out.image.to_rgb8()))
-}
 
 #[cfg(target_arch = "wasm32")]
 mod browser {
@@ -309,14 +265,5 @@ mod browser {
     #[wasm_bindgen]
     pub fn optimise_stop() {
         OPTIMISATION.with(|o| o.borrow_mut().take());
-    }
-
-    /// A Gatys transfer stepped one optimiser step at a time; resolves to
-    /// [report JSON (string), width, height, RGB bytes of the result].
-    #[wasm_bindgen]
-    pub async fn gatys_steps(vgg_safetensors: Vec<u8>, content_png: Vec<u8>, style_png: Vec<u8>, size: u32, evaluations: usize) -> Result<js_sys::Array, JsValue> {
-        let device = device().await?;
-        let (report, out) = super::gatys_steps(&device, &vgg_safetensors, &content_png, &style_png, size, evaluations).await.map_err(js_err)?;
-        Ok(report_and_image(report, out))
     }
 }
