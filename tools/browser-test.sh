@@ -9,29 +9,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-for pkg in rustc-web cargo-web rust-web-src lld-22 chromium; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
-done
-command -v node >/dev/null 2>&1 || need+=(nodejs npm)
-if [ ${#need[@]} -gt 0 ]; then
-    echo "installing: ${need[*]}"
+# Chromium and playwright-core for the tests; tools/build-web.sh installs the wasm toolchain and node.
+if ! dpkg -s chromium >/dev/null 2>&1; then
+    echo "installing: chromium"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-export PATH="$HOME/.cargo/bin:$PATH"
-# wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock.
-want=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
-    echo "installing wasm-bindgen-cli $want"
-    cargo install -q wasm-bindgen-cli --version "$want"
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
-(cd web && npm ci --no-audit --no-fund --silent)
-
-export BURNISH_WASM_TARGET="${BURNISH_WASM_TARGET:-$HOME/.cache/burnish-wasm-target}"
 time bash tools/build-web.sh
+(cd web && npm ci --no-audit --no-fund --silent)
 
 # Test data: the model, a photo and the native CLI's result (CPU backend) for stylize.html and the
 # app's photo mode; a still for Chromium's fake camera (y4m) for the app's webcam mode.

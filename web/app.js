@@ -24,6 +24,8 @@ function noWebGpu(detail) {
     'or Firefox 141 or later on Windows. If it is on and this still shows, the GPU may be blocked: check <code>chrome://gpu</code>.</p>' +
     `<p><small>${detail}</small></p>`;
   status('');
+  document.querySelector('main').hidden = true;
+  $('tabs').hidden = true;
   state.noWebGpu = detail;
 }
 
@@ -36,6 +38,7 @@ function call(type, data = {}, transfer = []) {
   worker.postMessage({ id, type, ...data }, transfer);
   return new Promise((ok, fail) => pending.set(id, { ok, fail }));
 }
+state.call = call; // for the benchmark (web/tests/bench.mjs): the worker's requests, as the UI makes them
 worker.onerror = (e) => status(`the worker failed: ${e.message || 'could not load (is web/pkg built?)'}`, 'error');
 worker.onmessage = (e) => {
   const m = e.data;
@@ -162,6 +165,7 @@ const TARGET_FPS = 15;
 const SIZES = [96, 128, 160, 192, 256, 320, 384, 448, 512, 640];
 let cam = null; // { stream, running, size (auto), recent latencies }
 async function startCamera() {
+  if (!state.ready) return;
   if (!navigator.mediaDevices?.getUserMedia) {
     status('This page cannot use a camera here (no navigator.mediaDevices: it needs https or localhost).', 'error');
     return;
@@ -387,6 +391,8 @@ async function main() {
   state.adapter = started.adapter;
   state.styles = started.styles;
   buildPicker();
+  // The thumbnails for offline visits (the service worker falls back to any cache).
+  if (window.caches) caches.open('burnish-previews-v1').then((c) => c.addAll(state.styles.map((x) => `pkg/styles/${x.preview}`))).catch(() => {});
   await chooseStyle(state.styles[0].name);
   state.ready = true;
   setMode(mode);

@@ -34,7 +34,7 @@ const check = (name, ok, details) => {
   console.log(`${ok ? 'PASS' : 'FAIL'} ${name}: ${JSON.stringify(details)}`);
   if (!ok) failures.push(name);
 };
-const shot = async (page, name) => { if (evidence) await page.screenshot({ path: path.join(evidence, `app-${name}.png`), fullPage: true }); };
+const shot = async (page, name) => { if (evidence) await page.screenshot({ path: path.join(evidence, `browser-app-${name}.png`), fullPage: true }); };
 const base = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 
