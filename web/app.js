@@ -48,7 +48,10 @@ worker.onmessage = (e) => {
     if (m.ok) p.ok(m.result); else p.fail(new Error(m.error));
   } else if (m.type === 'download') showDownload(m);
   else if (m.type === 'optimise-progress') optimiseProgress(m);
-  else if (m.type === 'optimise-done') optimiseDone(m);
+  else if (m.type === 'optimise-paused') {
+    state.optimise.parked = true;
+    $('opt-readout').textContent += ' · paused';
+  } else if (m.type === 'optimise-done') optimiseDone(m);
 };
 
 function showDownload(m) {
@@ -309,6 +312,7 @@ function optimiseProgress(m) {
   o.history.push(...m.losses);
   o.evaluations = m.evaluations;
   o.previews += 1;
+  o.parked = false;
   show($('opt-out'), m.image.rgba, m.image.width, m.image.height);
   $('opt-out').style.width = `${Math.max(256, m.image.width)}px`;
   $('opt-bar').style.width = `${(100 * m.evaluations) / m.total}%`;

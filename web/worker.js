@@ -1,6 +1,6 @@
 // The app's worker: the wasm module and the WebGPU device live here, so the page never waits on
 // the GPU. Messages in: {id, type, ...}; every request is answered {id, ok, result | error}.
-// Unprompted messages out: {type: 'download', ...} (weights), {type: 'optimise-progress' | 'optimise-done'}.
+// Unprompted messages out: {type: 'download', ...} (weights), {type: 'optimise-progress' | 'optimise-paused' | 'optimise-done'}.
 import init, * as burnish from './pkg/burnish_web.js';
 
 // Weights are fetched once and kept in the Cache API, so a second visit works offline.
@@ -90,7 +90,11 @@ async function loop(r) {
   try {
     for (;;) {
       if (r.stopped) break;
-      if (r.paused) { await new Promise((wake) => { r.wake = wake; }); continue; }
+      if (r.paused) {
+        post({ type: 'optimise-paused' });
+        await new Promise((wake) => { r.wake = wake; });
+        continue;
+      }
       const s0 = performance.now();
       const step = JSON.parse(await burnish.optimise_step());
       stepMs += performance.now() - s0;

@@ -2,7 +2,8 @@
 //   1. a browser without WebGPU (Chromium without --enable-unsafe-webgpu: no adapter) shows the message;
 //   2. photo mode stylizes a fixed PNG with the shipped scream-light network and matches the
 //      native CLI's output of the same network (PSNR >= 40 dB);
-//   3. a short texture synthesis: its style loss falls and the preview updates;
+//   3. a texture synthesis: paused it holds, resumed it goes on, stopped it ends; its style loss
+//      falls and the preview updates;
 //   4. webcam mode, with Chromium's fake camera fed from a still (y4m): stylized frames appear,
 //      stay put while the style stays, and change when the style changes;
 //   5. with the server gone, a reload still works (service worker + cached weights) and
@@ -127,22 +128,37 @@ try {
   // 2. photo mode against the native CLI
   await photoMode(page, 'photo-matches-native');
 
-  // 3. texture synthesis
+  // 3. texture synthesis, paused, resumed and stopped on the way
   await page.click('#tabs button[data-mode="texture"]');
   await page.selectOption('#opt-size', '64');
-  await page.fill('#opt-evals', '12');
+  await page.fill('#opt-evals', '200');
   await page.click('#opt-start');
-  await page.waitForFunction(() => window.burnish.optimise?.done || window.burnish.errors.length, null, { timeout });
+  const opt = () => page.evaluate(() => ({ ...window.burnish.optimise, history: undefined, evaluations: window.burnish.optimise?.evaluations }));
+  const until = (f) => page.waitForFunction(f, null, { timeout });
+  await until(() => window.burnish.optimise?.previews >= 1 || window.burnish.errors.length);
+  await page.click('#opt-pause');
+  await until(() => window.burnish.optimise.parked || window.burnish.optimise.done);
+  const parked = await opt();
+  await new Promise((ok) => setTimeout(ok, 3000));
+  const still = await opt();
+  await shot(page, 'texture-paused');
+  await page.click('#opt-pause'); // now "Resume"
+  await page.waitForFunction((n) => window.burnish.optimise.previews > n || window.burnish.optimise.done, parked.previews, { timeout });
+  await page.click('#opt-stop');
+  await until(() => window.burnish.optimise.done || window.burnish.errors.length);
   const tex = await page.evaluate(() => {
     const o = window.burnish.optimise;
     const c = document.getElementById('opt-out');
     const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let lo = 255; let hi = 0;
     for (let i = 0; i < px.length; i += 4) { lo = Math.min(lo, px[i]); hi = Math.max(hi, px[i]); }
-    return { evaluations: o.evaluations, previews: o.previews, style_first: o.history[0]?.style, style_last: o.history[o.history.length - 1]?.style,
-      seconds: o.seconds, size: [c.width, c.height], red_range: hi - lo, errors: window.burnish.errors };
+    return { evaluations: o.evaluations, previews: o.previews, stopped: o.stopped, style_first: o.history[0]?.style,
+      style_last: o.history[o.history.length - 1]?.style, seconds: o.seconds, size: [c.width, c.height], red_range: hi - lo, errors: window.burnish.errors };
   });
-  check('texture-loss-falls', tex.evaluations >= 12 && tex.previews >= 2 && tex.style_last < 0.5 * tex.style_first && tex.red_range > 20, tex);
+  const pauseHeld = parked.parked && still.evaluations === parked.evaluations && !still.done;
+  check('texture-pause-resume-stop', pauseHeld && tex.stopped && tex.previews >= 2 && tex.evaluations > parked.evaluations && tex.evaluations < 200,
+    { paused_at: parked.evaluations, after_3_s: still.evaluations, stopped_at: tex.evaluations, stopped: tex.stopped });
+  check('texture-loss-falls', tex.previews >= 2 && tex.style_last < 0.5 * tex.style_first && tex.red_range > 20, tex);
   await shot(page, 'texture');
 
   // 4. webcam with the fake camera
