@@ -171,12 +171,12 @@ try {
   await framesAfter(page, f1 + 1, 'scream-light');
   const a2 = await camPixels(page);
   await shot(page, 'webcam-scream-light');
-  await page.click('#styles button[data-name="wave"]');
+  await page.click('#styles button[data-name="wave-light"]');
   const f2 = await page.evaluate(() => window.burnish.frames);
-  await framesAfter(page, f2 + 2, 'wave');
+  await framesAfter(page, f2 + 2, 'wave-light');
   const w1 = await camPixels(page);
   const cam = await page.evaluate(() => ({ frames: window.burnish.frames, fps: window.burnish.fps, readout: document.getElementById('cam-readout').textContent }));
-  await shot(page, 'webcam-wave');
+  await shot(page, 'webcam-wave-light');
   const same = meanDiff(a1, a2);
   const changed = meanDiff(a1, w1);
   check('webcam-changes-with-style', same < 1 && changed > 10, { ...cam, same_style_mean_diff: same, other_style_mean_diff: changed });
