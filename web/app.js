@@ -73,20 +73,28 @@ function showDownload(m) {
 async function decodeImage(blob) {
   return createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
 }
-// RGBA pixels of `source` (an ImageBitmap or a video) scaled to width x height.
+// RGBA pixels of `source` (an ImageBitmap or a video) scaled to width x height, through one
+// scratch canvas (the webcam calls this every frame).
+let scratch = null;
 function pixels(source, width, height) {
-  const c = new OffscreenCanvas(width, height);
-  const ctx = c.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(source, 0, 0, width, height);
-  return ctx.getImageData(0, 0, width, height);
+  if (!scratch) scratch = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
+  if (scratch.canvas.width !== width || scratch.canvas.height !== height) {
+    scratch.canvas.width = width;
+    scratch.canvas.height = height;
+  }
+  scratch.drawImage(source, 0, 0, width, height);
+  return scratch.getImageData(0, 0, width, height);
 }
 function fit(w, h, maxSide) {
   const s = Math.min(1, maxSide / Math.max(w, h));
   return [Math.max(1, Math.round(w * s)), Math.max(1, Math.round(h * s))];
 }
 function show(canvas, rgba, width, height) {
-  canvas.width = width;
-  canvas.height = height;
+  // Resizing a canvas reallocates and clears it: only when the size changes.
+  if (canvas.width !== width || canvas.height !== height) {
+    canvas.width = width;
+    canvas.height = height;
+  }
   canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba), width, height), 0, 0);
 }
 function download(canvas, name) {
@@ -369,7 +377,6 @@ $('opt-pause').addEventListener('click', () => {
   const paused = $('opt-pause').textContent === 'Pause';
   worker.postMessage({ type: paused ? 'pause' : 'resume' });
   $('opt-pause').textContent = paused ? 'Resume' : 'Pause';
-  state.optimise.paused = paused;
 });
 $('opt-stop').addEventListener('click', () => worker.postMessage({ type: 'stop' }));
 $('opt-download').addEventListener('click', () => download($('opt-out'), `burnish-${state.optimise?.mode || 'result'}.png`));

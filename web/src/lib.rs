@@ -3,7 +3,7 @@
 //!   matrix, fused style loss, content loss, the convolution; forward and backward) against their
 //!   plain-tensor reference twins, the same checks `tests/numeric.rs` runs natively on lavapipe;
 //! - [`stylize_check`] (`check_stylize`, page `stylize.html`): a style network, through the
-//!   library's [`Stylizer`], against the native CLI's output for the same photo;
+//!   library's [`burnish::feedforward::Stylizer`], against the native CLI's output for the same photo;
 //! - [`app`]: what the browser app (`index.html`, its worker `worker.js`) runs: shipped
 //!   networks on canvas frames, Gatys transfer and texture synthesis stepped between messages.
 //!
@@ -15,7 +15,6 @@ pub mod app;
 use std::path::Path;
 
 use burnish::device::ComputeDevice;
-use burnish::feedforward::{Stylizer, files::load_safetensors};
 use burnish::image::files::decode;
 use burnish::loss::kernels::check;
 
@@ -60,7 +59,7 @@ pub async fn run_checks(device: &ComputeDevice) -> Result<serde_json::Value, Str
 /// the 8-bit result with `reference_png` (the native CLI's output for the same input and model).
 /// Returns the report and the result as RGB bytes.
 pub async fn stylize_check(device: &ComputeDevice, model: &[u8], input_png: &[u8], reference_png: &[u8]) -> Result<(serde_json::Value, image::RgbImage), String> {
-    let stylizer = Stylizer::new(load_safetensors(model, Path::new("model.safetensors")).map_err(|e| e.to_string())?, &device.device);
+    let stylizer = app::style_network(model, "model", device)?;
     let input = decode(input_png, Path::new("input")).map_err(|e| e.to_string())?;
     let (w, h) = (input.width, input.height);
     let out = stylizer.frame_async(&input).await.map_err(|e| e.to_string())?.to_rgb8();
