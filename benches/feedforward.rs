@@ -207,6 +207,9 @@ fn profile(sel: &ComputeDevice) -> serde_json::Value {
     t("conv9x9_32to3_256 reformulated", &mut || conv_valid(x32p.clone(), w9o.clone(), None, 1, true));
     t("reflect_pad4_32ch_256", &mut || x32.clone().pad([(0, 0), (0, 0), (4, 4), (4, 4)], PadMode::Reflect));
     t("instance_norm_32ch_256", &mut || instance_norm(x32.clone(), 1e-5));
+    let (sc32, sh32) = (Tensor::<1>::ones([32], d), Tensor::<1>::zeros([32], d));
+    t("instance_norm_relu_32ch_256 burn ops", &mut || burn::tensor::activation::relu(instance_norm(x32.clone(), 1e-5) * sc32.clone().reshape([1, 32, 1, 1]) + sh32.clone().reshape([1, 32, 1, 1])));
+    t("instance_norm_relu_32ch_256 fused", &mut || burnish::conv::instance_norm_layer(x32.clone(), sc32.clone(), sh32.clone(), None, true, 1e-5));
     t("upsample_nearest_64ch_128", &mut || interpolate(x64.clone(), InterpolateOptions::new(InterpolateMode::Nearest).with_output_size([256, 256])));
     serde_json::Value::Object(out)
 }

@@ -28,8 +28,9 @@ fn env_usize(name: &str) -> Option<usize> {
 
 /// The tuning switches of the environment, applied and returned for the record:
 /// `BURNISH_GRAM_GROUPS`, `BURNISH_GRAM_MIN_CHUNKS`, `BURNISH_GRAM_CHUNK` (the Gram kernel's
-/// k-split policy), `BURNISH_CPU_BACKEND=flex|ndarray` and `BURNISH_FLEX_CONV=plain` (flex's
-/// convolutions without burnish's reformulation).
+/// k-split policy), `BURNISH_CPU_BACKEND=flex|ndarray`, `BURNISH_FLEX_CONV=plain` (flex's
+/// convolutions without burnish's reformulation) and `BURNISH_KERNELS=off` (burn's ops instead of
+/// burnish's kernels and fused instance norm, as `--no-kernels` does).
 pub fn settings() -> serde_json::Value {
     let d = SplitPolicy::default();
     let policy = SplitPolicy {
@@ -40,7 +41,11 @@ pub fn settings() -> serde_json::Value {
     set_split_policy(policy);
     let plain = std::env::var("BURNISH_FLEX_CONV").as_deref() == Ok("plain");
     burnish::feedforward::net::set_flex_reformulation(!plain);
+    let kernels = std::env::var("BURNISH_KERNELS").as_deref() != Ok("off");
+    burnish::conv::set_kernels(kernels);
     serde_json::json!({
+        "kernels_and_fused_norm": kernels,
+        "gemm_avx512_kernels_compiled": cfg!(feature = "avx512"),
         "gram_split_policy": burnish::loss::kernels::split_policy(),
         "cpu_backend": if ndarray() { "ndarray" } else { "flex" },
         "flex_conv_reformulated": !plain,

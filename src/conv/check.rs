@@ -38,8 +38,9 @@ pub const AWKWARD_CASES: [ConvCase; 10] = [
 ];
 
 /// Instance-norm layer cases: (shape, ReLU, skip).
-pub const NORM_CASES: [([usize; 4], bool, bool); 4] = [
+pub const NORM_CASES: [([usize; 4], bool, bool); 5] = [
     ([1, 32, 5, 7], true, false),
+    ([1, 8, 3, 33], false, false),
     ([2, 128, 9, 10], false, true),
     ([1, 3, 1, 1], true, true),
     ([1, 16, 64, 64], true, false),
@@ -97,7 +98,7 @@ pub async fn compare(device: &Device, cases: &[ConvCase]) -> Result<serde_json::
         }));
     }
     // The fused instance-norm layer (statistics + one element-wise pass) against burn's ops:
-    // odd sizes, a 1×1 map (variance 0), a big plane, batch 2, each of ReLU and skip.
+    // odd sizes, a 1×1 map (variance 0), a big plane, batch 2, with and without ReLU and skip.
     let mut norm_rows = Vec::new();
     for (i, (shape, relu, with_skip)) in NORM_CASES.into_iter().enumerate() {
         let [b, c, h, w] = shape;

@@ -14,6 +14,7 @@
 #![allow(deprecated)] // the extension macro names burn's NdArray backend, deprecated in 0.22
 
 pub mod check;
+mod flex;
 mod wgsl;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -87,7 +88,16 @@ pub trait ConvOps: Backend {
 }
 
 impl ConvOps for NdArray {}
-impl ConvOps for Flex {}
+
+impl ConvOps for Flex {
+    fn instance_norm_layer(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, relu: bool, eps: f32) -> FloatTensor<Self> {
+        flex::instance_norm(x, scale, shift, None, relu, eps)
+    }
+
+    fn instance_norm_residual(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, skip: FloatTensor<Self>, eps: f32) -> FloatTensor<Self> {
+        flex::instance_norm(x, scale, shift, Some(skip), false, eps)
+    }
+}
 
 /// The plain-tensor twins (backend-generic primitive ops) and the adjoint of the load.
 pub mod reference {
@@ -268,6 +278,12 @@ impl<B: Backend + ConvOps, C: CheckpointStrategy> ConvOps for Autodiff<B, C> {
 /// flex (whose own forms in the feed-forward network are faster there), unless switched off.
 pub fn uses_kernel(device: &Device) -> bool {
     KERNELS.load(std::sync::atomic::Ordering::Relaxed) && *device != Device::flex()
+}
+
+/// Whether the networks' instance norms run through [`instance_norm_layer`] (on wgpu two kernels,
+/// on flex one fused pass over the planes, under autodiff burn's ops), unless switched off.
+pub fn fuses_norm() -> bool {
+    KERNELS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 static KERNELS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);

@@ -13,7 +13,7 @@ use burn::tensor::ops::{ConvOptions, ConvTransposeOptions, InterpolateMode, Inte
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::conv::{ConvLoad, PadKind, instance_norm_layer, load_conv2d, uses_kernel};
+use crate::conv::{ConvLoad, PadKind, fuses_norm, instance_norm_layer, load_conv2d, uses_kernel};
 
 /// How a convolution pads its input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,28 +245,27 @@ impl TransformerNet {
     /// [`TransformerNet::stylize`] for any size). Returns RGB in 0..1 units, unclamped for
     /// [`Output::Linear`] (training wants the raw values).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let kernel = uses_kernel(&x.device());
-        self.forward_with(x, kernel)
+        let paths = Paths { conv_kernel: uses_kernel(&x.device()), fused_norm: fuses_norm() };
+        self.forward_with(x, paths)
     }
 
     /// [`TransformerNet::forward`] through burn's own pad and conv2d on every device (the
     /// reference the convolution kernel is tested against).
     pub fn forward_burn_ops(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_with(x, false)
+        self.forward_with(x, Paths { conv_kernel: false, fused_norm: false })
     }
 
-    /// `kernel`: the convolutions through [`crate::conv::load_conv2d`].
-    fn forward_with(&self, x: Tensor<4>, kernel: bool) -> Tensor<4> {
+    fn forward_with(&self, x: Tensor<4>, paths: Paths) -> Tensor<4> {
         let spec = &self.spec;
         let mut h = if spec.input_scale != 1.0 { x.mul_scalar(spec.input_scale) } else { x };
         let mut p = self.params.iter().cloned();
         for block in spec.blocks() {
             h = match &block {
-                Block::Layer(l) => self.layer(l, h, None, &mut p, kernel), // conv1 [b, w, h, w]; conv2 [b, 2w, h/2, w/2]; conv3 [b, 4w, h/4, w/4]; deconv1/2 back up; deconv3 [b, 3, h, w]
+                Block::Layer(l) => self.layer(l, h, None, &mut p, paths), // conv1 [b, w, h, w]; conv2 [b, 2w, h/2, w/2]; conv3 [b, 4w, h/4, w/4]; deconv1/2 back up; deconv3 [b, 3, h, w]
                 Block::Residual(a, b) => {
                     let skip = h.clone(); // [b, 4w, h/4, w/4]
-                    let y = self.layer(a, h, None, &mut p, kernel);
-                    self.layer(b, y, Some(skip), &mut p, kernel)
+                    let y = self.layer(a, h, None, &mut p, paths);
+                    self.layer(b, y, Some(skip), &mut p, paths)
                 }
             };
         }
@@ -277,8 +276,8 @@ impl TransformerNet {
     }
 
     /// One layer: convolution, then (if it has one) instance norm with its affine, then ReLU (if
-    /// `l.relu`), then + `skip`. With `kernel`, the layer runs through [`crate::conv`]'s kernels.
-    fn layer(&self, l: &Layer, x: Tensor<4>, skip: Option<Tensor<4>>, p: &mut impl Iterator<Item = Tensor<1>>, kernel: bool) -> Tensor<4> {
+    /// `l.relu`), then + `skip`, through [`crate::conv`]'s kernels where `paths` says so.
+    fn layer(&self, l: &Layer, x: Tensor<4>, skip: Option<Tensor<4>>, p: &mut impl Iterator<Item = Tensor<1>>, paths: Paths) -> Tensor<4> {
         let spec = &self.spec;
         let mut next = |shape: [usize; 4]| p.next().expect("parameter count matches the layout").reshape(shape);
         let k = l.k;
@@ -288,7 +287,7 @@ impl TransformerNet {
         };
         let bias = spec.conv_bias.then(|| next([1, 1, 1, l.cout]).reshape([l.cout]));
         let mut y = match l.kind {
-            LayerKind::Conv { .. } | LayerKind::Up(Upsample::NearestConv) if kernel => {
+            LayerKind::Conv { .. } | LayerKind::Up(Upsample::NearestConv) if paths.conv_kernel => {
                 let (stride, up) = match l.kind {
                     LayerKind::Conv { stride } => (stride, 1),
                     _ => (1, 2),
@@ -312,7 +311,7 @@ impl TransformerNet {
         };
         if l.norm.is_some() {
             let (scale, shift) = (next([1, 1, 1, l.cout]).reshape([l.cout]), next([1, 1, 1, l.cout]).reshape([l.cout]));
-            if kernel {
+            if paths.fused_norm {
                 return instance_norm_layer(y, scale, shift, skip, l.relu, spec.norm_eps);
             }
             y = instance_norm(y, spec.norm_eps) * scale.reshape([1, l.cout, 1, 1]) + shift.reshape([1, l.cout, 1, 1]);
@@ -332,6 +331,15 @@ impl TransformerNet {
         let x = if ph + pw > 0 { pad_to(x, ph, pw) } else { x };
         self.forward(x).narrow(2, 0, h).narrow(3, 0, w).clamp(0.0, 1.0)
     }
+}
+
+/// Which of [`crate::conv`]'s paths a forward pass takes.
+#[derive(Clone, Copy)]
+struct Paths {
+    /// The convolutions through [`load_conv2d`] (the WGSL kernel on wgpu).
+    conv_kernel: bool,
+    /// The instance norms through [`instance_norm_layer`] (fused on wgpu and flex).
+    fused_norm: bool,
 }
 
 /// Pad the bottom/right by (ph, pw) pixels, reflecting where the image is big enough, else repeating the edge.
