@@ -337,7 +337,7 @@ fn shipped_styles_are_listed_and_the_default_stylizes() {
     let out = burnish(&["styles"]);
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for name in ["scream-light", "wave-light", "scream", "wave", "starry-night", "composition-vii"] {
+    for name in ["scream-light", "wave-light", "udnie-light", "scream", "wave", "starry-night", "composition-vii"] {
         assert!(listing.contains(name), "{listing}");
     }
     let dir = tempfile::tempdir().unwrap();
