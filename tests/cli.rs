@@ -337,7 +337,7 @@ fn shipped_styles_are_listed_and_the_default_stylizes() {
     let out = burnish(&["styles"]);
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for name in ["scream-light", "wave-light", "udnie-light", "scream", "wave", "starry-night", "composition-vii"] {
+    for name in ["scream-light", "wave-light", "udnie-light", "starry-night-light", "composition-vii-light"] {
         assert!(listing.contains(name), "{listing}");
     }
     let dir = tempfile::tempdir().unwrap();
@@ -366,7 +366,7 @@ fn evaluate_writes_its_report_and_refuses_bad_input() {
     let run = |model: &str, style: &str, photos: &str| {
         burnish(&["evaluate", model, "--style", style, "--photos", photos, "--size", "48", "--gatys", "3", "--report", s(&report), "--sheet", s(&sheet), "--device", "cpu", "-q"])
     };
-    let o = run("scream", &style, s(&photos));
+    let o = run("scream-light", &style, s(&photos));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     assert_eq!(r["per_photo"].as_array().unwrap().len(), 2);
@@ -380,7 +380,7 @@ fn evaluate_writes_its_report_and_refuses_bad_input() {
     std::fs::remove_file(&report).unwrap();
     std::fs::remove_file(&sheet).unwrap();
     // --held-out 2: only the photos `train --hold-out 2` kept out (the first of each two, by name).
-    let o = burnish(&["evaluate", "scream", "--style", &style, "--photos", s(&photos), "--size", "48", "--held-out", "2", "--report", s(&report), "--device", "cpu", "-q"]);
+    let o = burnish(&["evaluate", "scream-light", "--style", &style, "--photos", s(&photos), "--size", "48", "--held-out", "2", "--report", s(&report), "--device", "cpu", "-q"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
     let names: Vec<&str> = r["per_photo"].as_array().unwrap().iter().map(|p| p["photo"].as_str().unwrap()).collect();
@@ -388,8 +388,8 @@ fn evaluate_writes_its_report_and_refuses_bad_input() {
     std::fs::remove_file(&report).unwrap();
     let text = d.join("style.jpg");
     std::fs::write(&text, "not a picture").unwrap();
-    assert_clean_error(&run("scream", s(&text), s(&photos)), "not a readable image");
-    assert_clean_error(&run("scream", &style, s(&d.join("nope"))), "cannot read");
+    assert_clean_error(&run("scream-light", s(&text), s(&photos)), "not a readable image");
+    assert_clean_error(&run("scream-light", &style, s(&d.join("nope"))), "cannot read");
     let bad = d.join("bad.safetensors");
     std::fs::write(&bad, b"garbage garbage garbage garbage").unwrap();
     assert_clean_error(&run(s(&bad), &style, s(&photos)), "bad.safetensors");
@@ -407,7 +407,7 @@ fn train_init_starts_from_every_network_format() {
     let tnet = format!("{}/tests/fixtures/tnet_w4.pth", env!("CARGO_MANIFEST_DIR"));
     assert!(burnish(&["export", &tnet, "-o", s(&exported)]).status.success());
     let ml5 = shared("reference-models/ml5-fast-style-transfer/wave");
-    for (k, init) in ["scream", tnet.as_str(), s(&exported), ml5.as_str()].into_iter().enumerate() {
+    for (k, init) in ["scream-light", tnet.as_str(), s(&exported), ml5.as_str()].into_iter().enumerate() {
         let out = d.join(format!("run{k}"));
         let o = burnish(&[
             "train", &asset("starry_night.jpg"), "--photos", s(&photos), "--out", s(&out), "--init", init, "--iterations", "1", "--lr", "1e-12",

@@ -109,7 +109,7 @@ fn stylize_clip(stylizer: &Stylizer, clip: &[RgbF32], stabilize: bool, batch: us
 #[test]
 fn flicker_falls_with_the_stabiliser() {
     let d = cpu();
-    let stylizer = Stylizer::load("scream", &d).unwrap();
+    let stylizer = Stylizer::load("scream-light", &d).unwrap();
     let photo = load_rgb(&asset("bunny.jpg")).unwrap().resize_max_side(96);
     // (a) A still frame with sensor noise: ideally the output does not change at all.
     let still = static_noisy_clip(&photo.resize_max_side(64), 6, 0.01, 7);

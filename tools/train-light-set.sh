@@ -2,7 +2,9 @@
 # The light networks of the paintings that have no earlier recipe run: each one stage of the recipe
 # (tools/train-style.sh), 1,000 iterations at style weight 125, warm-started from the shipped
 # scream-light (weights/styles/scream-light.f16.safetensors), then the quality report on the
-# held-out photos (RUN-quality.json, RUN.jpg in TRAIN_ROOT). Rerun to resume.
+# held-out photos (RUN-quality.json, RUN.jpg in TRAIN_ROOT). Rerun to resume (ITERATIONS may grow).
+# Shipped so far: starry-night-light (1,000 iterations) and composition-vii-light
+# (ITERATIONS=600, the session's time); shipwreck-light is not trained yet.
 #   tools/train-light-set.sh [NAME...]   (default: starry-night-light composition-vii-light shipwreck-light)
 set -e
 here=$(cd "$(dirname "$0")" && pwd)

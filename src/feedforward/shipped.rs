@@ -38,10 +38,8 @@ pub static SHIPPED: &[Shipped] = &[
     shipped!("scream-light", "The Scream, Edvard Munch (1893), public domain: the training recipe, light network (the default)"),
     shipped!("wave-light", "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain: the training recipe, light network"),
     shipped!("udnie-light", "Udnie (Young American Girl, The Dance), Francis Picabia (1913), public domain: the training recipe, light network"),
-    shipped!("scream", "The Scream, Edvard Munch (1893), public domain (old recipe: paints the photo away)"),
-    shipped!("wave", "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain (old recipe: paints the photo away)"),
-    shipped!("starry-night", "The Starry Night, Vincent van Gogh (1889), public domain (old recipe: paints the photo away)"),
-    shipped!("composition-vii", "Composition VII, Wassily Kandinsky (1913), public domain (old recipe: paints the photo away)"),
+    shipped!("composition-vii-light", "Composition VII, Wassily Kandinsky (1913), public domain: the training recipe, light network"),
+    shipped!("starry-night-light", "The Starry Night, Vincent van Gogh (1889), public domain: the training recipe, light network"),
 ];
 
 /// A shipped style by name, or a network file / ml5 folder by path.
