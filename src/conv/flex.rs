@@ -10,7 +10,8 @@ use rayon::prelude::*;
 
 use super::reference;
 
-/// Σ v and Σ (v − mean)² of one plane in f32 lanes (so it vectorises), totalled in f64.
+/// The mean and the biased variance of one plane, two passes summed in f32 lanes (so they
+/// vectorise) and totalled in f64.
 fn plane_stats(v: &[f32]) -> (f64, f64) {
     const L: usize = 16;
     let lanes_sum = |f: &dyn Fn(f32) -> f32| {
