@@ -172,7 +172,7 @@ fn throughput(stylizer: &Stylizer, sel: &ComputeDevice, clip: &Path, batch: usiz
 /// Child mode: run the pipeline on one clip, print the peak RSS.
 fn child(clip: &Path) {
     let sel = common::devices("cpu").remove(0);
-    let stylizer = Stylizer::load(&arg("--model").unwrap_or("scream-light".into()), &sel.device).unwrap();
+    let stylizer = Stylizer::load(&arg("--model").unwrap_or(burnish::feedforward::shipped::DEFAULT.into()), &sel.device).unwrap();
     let info = probe(clip).unwrap();
     let out = std::env::temp_dir().join(format!("burnish-bench-child-{}.mp4", std::process::id()));
     let mut source = VideoSource::open(clip, &info).unwrap();
@@ -203,7 +203,7 @@ fn main() {
     let clip = arg("--clip").map(PathBuf::from).unwrap_or_else(|| shared("video/carphone_pristine.mp4"));
     let strip = arg("--strip");
     for sel in common::devices("cpu") {
-        let stylizer = Stylizer::load(&arg("--model").unwrap_or("scream-light".into()), &sel.device).unwrap();
+        let stylizer = Stylizer::load(&arg("--model").unwrap_or(burnish::feedforward::shipped::DEFAULT.into()), &sel.device).unwrap();
         let batch: usize = arg("--batch").map(|b| b.parse().unwrap()).unwrap_or(if sel.in_host_memory() { 1 } else { 4 });
         if !flag("--skip-flicker") {
             let mut f = flicker(&stylizer, &sel, strip.as_deref());

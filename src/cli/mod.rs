@@ -125,7 +125,7 @@ pub enum Command {
         output: PathBuf,
         /// A shipped style (see `burnish styles`), or a network file: burnish .safetensors,
         /// pytorch/examples TransformerNet .pth, or an ml5.js checkpoint folder / manifest.json.
-        #[arg(short, long, default_value = "scream-light")]
+        #[arg(short, long, default_value = burnish::feedforward::shipped::DEFAULT)]
         model: String,
         /// Scale each input so its largest side is at most this many pixels (default: as it is).
         #[arg(long)]
@@ -199,7 +199,7 @@ pub struct LiveArgs {
     #[arg(long)]
     pub source: Option<PathBuf>,
     /// The first style; the arrow keys step through every shipped style (and this one).
-    #[arg(short, long, default_value = "scream-light")]
+    #[arg(short, long, default_value = burnish::feedforward::shipped::DEFAULT)]
     pub model: String,
     /// Frame rate the processing size is adjusted to hold.
     #[arg(long, default_value_t = 30.0)]

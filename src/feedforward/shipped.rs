@@ -34,6 +34,9 @@ macro_rules! shipped {
     };
 }
 
+/// The style used when none is named (the CLI's `--model` default).
+pub const DEFAULT: &str = "scream-light";
+
 pub static SHIPPED: &[Shipped] = &[
     shipped!("scream-light", "The Scream, Edvard Munch (1893), public domain: the training recipe, light network (the default)"),
     shipped!("wave-light", "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain: the training recipe, light network"),
