@@ -426,6 +426,42 @@ fn train_init_starts_from_every_network_format() {
 }
 
 #[test]
+fn train_init_with_a_wider_width_widens_the_network_first() {
+    use burnish::feedforward::{Stylizer, files};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let photos = d.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::copy(asset("bunny.jpg"), photos.join("a.jpg")).unwrap();
+    let tnet = format!("{}/tests/fixtures/tnet_w4.pth", env!("CARGO_MANIFEST_DIR"));
+    let train = |out: &Path, width: &str| {
+        burnish(&[
+            "train", &asset("starry_night.jpg"), "--photos", s(&photos), "--out", s(out), "--init", &tnet, "--width", width, "--iterations", "1",
+            "--lr", "1e-12", "--batch", "1", "--crop", "32", "--style-size", "32", "--style-layers", "conv_1", "--content-layer", "conv_1",
+            "--checkpoint-every", "0", "--preview-every", "0", "--device", "cpu", "--quiet",
+        ])
+    };
+    let out = d.join("wide");
+    let o = train(&out, "6");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let got = files::load(&out.join("model.safetensors")).unwrap();
+    assert_eq!(got.spec.width, 6);
+    assert_eq!(got.config.as_ref().unwrap()["init"], format!("{tnet} widened from width 4 to 6").as_str());
+    // A step at a learning rate of 1e-12 leaves the widened network as it was: it stylizes a
+    // photo as the width-4 network does.
+    let dev = common::cpu();
+    let photo = burnish::image::files::load_rgb(Path::new(&asset("bunny.jpg"))).unwrap().resize_max_side(48);
+    let frame = |f: files::NetFile| Stylizer::new(f, &dev).frame(&photo).unwrap().data;
+    let (a, b) = (frame(files::load(Path::new(&tnet)).unwrap()), frame(got));
+    let max = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(max < 1e-4, "the widened network's output differs by {max}");
+    // Narrower than the init network: a clean error, nothing written.
+    let narrow = d.join("narrow");
+    assert_clean_error(&train(&narrow, "2"), "narrower");
+    assert!(!narrow.join("model.safetensors").exists());
+}
+
+#[test]
 fn a_second_gpu_run_reuses_the_autotune_results_from_any_directory() {
     // cubecl's autotune results live in the user cache directory ($XDG_CACHE_HOME/cubecl), not
     // beside the working directory: the first wgpu run tunes burn's kernels (cubecl's log says

@@ -462,3 +462,64 @@ fn the_network_through_the_conv_kernel_matches_burn_ops_on_wgpu() {
         assert!(e < 1e-4, "parameter {i} ({}): gradient error {e} (own largest {own}, network's {largest})", net.names()[i]);
     }
 }
+
+/// A network of `spec` with every parameter random (instance-norm scales and shifts too, so a
+/// widening that mixed them up would show).
+fn random_net(spec: NetSpec, seed: u64, d: &Device) -> TransformerNet {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut uniform = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let values = spec
+        .param_shapes()
+        .iter()
+        .map(|(name, shape)| {
+            let n: usize = shape.iter().product();
+            let fan_in = if shape.len() == 4 { shape[1] * shape[2] * shape[3] } else { 1 };
+            let scale = if name.ends_with("conv2d.weight") { 2.0 / (fan_in as f32).sqrt() } else { 0.4 };
+            let centre = if !name.contains("conv2d") && name.ends_with(".weight") { 1.0 } else { 0.0 };
+            (0..n).map(|_| centre + scale * uniform()).collect()
+        })
+        .collect();
+    TransformerNet::from_values(spec, values, d)
+}
+
+#[test]
+fn a_widened_network_computes_what_the_narrow_one_did() {
+    use burnish::feedforward::widen::widen;
+    let d = cpu();
+    let img = RgbF32::new(20, 16, (0..20 * 16 * 3).map(|i| ((i * 37) % 101) as f32 / 100.0).collect());
+    // burnish's layout (reflection, nearest + conv, biases) 3 -> 7 (not a multiple), and the ml5.js
+    // layout (TF "SAME", transposed convolutions, no biases, a norm before tanh) 2 -> 4.
+    for (spec, width) in [(NetSpec::johnson(3), 7), (NetSpec { width: 2, ..NetSpec::ml5() }, 4)] {
+        let narrow = random_net(spec.clone(), 5, &d);
+        let values = block_on(narrow.values()).unwrap();
+        let (wide_spec, wide_values) = widen(&spec, &values, width, 1).unwrap();
+        assert_eq!(wide_spec.width, width);
+        assert_eq!(wide_spec.parameter_count(), NetSpec { width, ..spec.clone() }.parameter_count());
+        let wide = TransformerNet::from_values(wide_spec, wide_values.clone(), &d);
+        let a = vals(narrow.forward(frame_tensor(&img, &d)));
+        let b = vals(wide.forward(frame_tensor(&img, &d)));
+        let (max, _) = diff(&a, &b);
+        let range = a.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(range > 1e-3 && max < 1e-4 * range, "width {width}: outputs differ by {max} (range {range})");
+        // By hand, conv2 ([2w, w, 3, 3] in both layouts): output 0 reads old input 0 through the
+        // copies c = 0 and c = w (and c = 2w for 3 -> 7); their shares differ and add up to the
+        // old weight, and output w (a copy of output 0) splits it differently.
+        let w_old = spec.width;
+        let conv2 = spec.param_shapes().iter().position(|(n, _)| n == "conv2.conv2d.weight").unwrap();
+        let (old, new) = (&values[conv2], &wide_values[conv2]);
+        let (k2, cin) = (9, width);
+        let at = |o: usize, c: usize| new[(o * cin + c) * k2];
+        let copies: Vec<usize> = (0..width).filter(|c| c % w_old == 0).collect();
+        let sum: f32 = copies.iter().map(|&c| at(0, c)).sum();
+        assert!((sum - old[0]).abs() < 1e-6 * old[0].abs().max(1.0), "{sum} vs {}", old[0]);
+        assert!((at(0, 0) - at(0, w_old)).abs() > 1e-3 * old[0].abs(), "the copies carry equal shares: they would train as twins");
+        assert!((at(0, 0) - at(2 * w_old, 0)).abs() > 1e-3 * old[0].abs(), "two copies of an output split alike");
+    }
+    // Narrowing is refused.
+    let spec = NetSpec::johnson(4);
+    let values = block_on(random_net(spec.clone(), 1, &d).values()).unwrap();
+    assert!(widen(&spec, &values, 3, 0).is_err());
+}

@@ -14,6 +14,7 @@ use burnish::feedforward::files as netfiles;
 use burnish::feedforward::shipped::{SHIPPED, resolve};
 use burnish::feedforward::train::{Photos, StepLosses, TrainConfig, Trainer, split_held_out};
 use burnish::feedforward::quality::{Evaluator, Scores, geometric_mean};
+use burnish::feedforward::widen::widen;
 use burnish::feedforward::{NetFile, Stylizer, TransformerNet};
 use burnish::gatys::{GatysRun, Quiet, RunConfig};
 use burnish::loss::PerceptualLoss;
@@ -231,6 +232,11 @@ fn stylize_video(input: &Path, output: &Path, model: &str, size: Option<u32>, po
 }
 
 fn train_config(a: &TrainArgs, init: Option<&NetFile>) -> Result<TrainConfig> {
+    if let (Some(f), Some(w)) = (init, a.width)
+        && w < f.spec.width
+    {
+        anyhow::bail!("--width {w} is narrower than the --init network's width {}; a network can only be widened", f.spec.width);
+    }
     let cfg = TrainConfig {
         style: a.style.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         style_size: a.style_size,
@@ -253,10 +259,13 @@ fn train_config(a: &TrainArgs, init: Option<&NetFile>) -> Result<TrainConfig> {
             feature_scale: a.feature_scale,
             kernels: !a.no_kernels,
         },
-        width: init.map(|f| f.spec.width).unwrap_or(a.width),
+        width: a.width.or(init.map(|f| f.spec.width)).unwrap_or(super::train_defaults().width),
         iterations: a.iterations,
         seed: a.seed,
-        init: init.map(|f| f.source.clone()),
+        init: init.map(|f| match a.width {
+            Some(w) if w != f.spec.width => format!("{} widened from width {} to {w}", f.source, f.spec.width),
+            _ => f.source.clone(),
+        }),
         hold_out: a.hold_out,
     };
     cfg.validate()?;
@@ -301,7 +310,15 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
         if !a.compute.quiet {
             eprintln!("starting from {} ({}, width {})", file.source, file.format, file.spec.width);
         }
-        let net = TransformerNet::from_values(file.spec, file.values, &sel.device);
+        let (spec, values) = if cfg.width == file.spec.width {
+            (file.spec, file.values)
+        } else {
+            if !a.compute.quiet {
+                eprintln!("widening it to width {} (each channel copied, exactly the same output)", cfg.width);
+            }
+            widen(&file.spec, &file.values, cfg.width, cfg.seed)?
+        };
+        let net = TransformerNet::from_values(spec, values, &sel.device);
         Trainer::starting_from(cfg.clone(), net, &style, vgg, &sel.device)?
     } else {
         Trainer::new(cfg.clone(), &style, vgg, &sel.device)?

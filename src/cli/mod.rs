@@ -247,7 +247,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// Start from this network instead of fresh parameters: a shipped style, a burnish or
-    /// pytorch/examples file, or an ml5.js folder (its layout and width are kept; --width is ignored).
+    /// pytorch/examples file, or an ml5.js folder (its layout is kept; with a --width wider than its
+    /// own it is widened first, computing exactly what it computed: a full network from a light one).
     #[arg(long)]
     pub init: Option<String>,
     /// Total iterations (batches).
@@ -261,9 +262,10 @@ pub struct TrainArgs {
     /// Adam learning rate.
     #[arg(long, default_value_t = train_defaults().adam.lr)]
     pub lr: f64,
-    /// Channels of the network's first layer (32 = Johnson et al.; the rest scale with it).
-    #[arg(long, default_value_t = train_defaults().width)]
-    pub width: usize,
+    /// Channels of the network's first layer (32 = Johnson et al.; the rest scale with it). Default:
+    /// 32, or the --init network's own width.
+    #[arg(long)]
+    pub width: Option<usize>,
     #[arg(long, default_value_t = train_content_layer())]
     pub content_layer: String,
     #[arg(long, default_value_t = train_defaults().loss.content_weight)]

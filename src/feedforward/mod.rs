@@ -1,7 +1,7 @@
 //! Feed-forward style networks (Johnson et al. 2016): the network ([`net`]), its files and
 //! importers ([`files`]), the styles shipped inside the binary ([`shipped`]), training with the
 //! perceptual loss ([`train`]), how good a network is ([`quality`]), and applying a network to
-//! frames ([`Stylizer`]).
+//! frames ([`Stylizer`]), and widening a network to start a wider one from it ([`widen`]).
 
 pub mod files;
 pub mod net;
@@ -9,6 +9,7 @@ pub mod quality;
 pub mod shipped;
 pub mod stylizer;
 pub mod train;
+pub mod widen;
 
 pub use files::NetFile;
 pub use net::{NetSpec, TransformerNet};

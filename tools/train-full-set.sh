@@ -1,0 +1,29 @@
+#!/bin/bash
+# The full-width (32) networks: each light network widened (`--init NAME-light --width 32`: the
+# same output to start with, see src/feedforward/widen.rs), then one stage of the recipe
+# (tools/train-style.sh) at the light network's last style weight, then the quality report on
+# the held-out photos (RUN-quality.json, RUN.jpg in TRAIN_ROOT). Rerun to resume (ITERATIONS may grow).
+#   tools/train-full-set.sh [NAME...]   (default: scream wave udnie starry-night composition-vii)
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+R=${TRAIN_ROOT:-/work/train}
+S=$here/../../shared/data/styles
+[ -d "$S" ] || S=/work/shared/data/styles
+declare -A STYLE=(
+  [scream]=$S/lengstrom_fast-style-transfer/the_scream.jpg
+  [wave]=$S/lengstrom_fast-style-transfer/wave.jpg
+  [udnie]=$S/lengstrom_fast-style-transfer/udnie.jpg
+  [starry-night]=$S/jcjohnson_fast-neural-style/starry_night.jpg
+  [composition-vii]=$S/jcjohnson_fast-neural-style/composition_vii.jpg
+)
+# The style weight of each light network's last stage.
+declare -A SWS=([scream]=60 [wave]=130 [udnie]=125 [starry-night]=125 [composition-vii]=125)
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(scream wave udnie starry-night composition-vii)
+for name in "${names[@]}"; do
+  WIDTH=32 SW=${SWS[$name]} ITERATIONS=${ITERATIONS:-1000} \
+    bash "$here/train-style.sh" "$name" "${STYLE[$name]}" "$here/../weights/styles/$name-light.f16.safetensors"
+  [ -f "$R/$name-quality.json" ] || (cd "$R" && nice -n 10 ./burnish evaluate "$name/model.safetensors" \
+    --style "${STYLE[$name]}" --photos "$(dirname "$S")/photos" --held-out 25 --limit 16 --size 256 \
+    --report "$name-quality.json" --sheet "$name.jpg" --device cpu)
+done
