@@ -11,9 +11,7 @@ root=${1:?usage: tools/package-styles.sh TRAIN_ROOT NAME=STYLE_IMAGE[=ML5_FOLDER
 shift
 cd "$(dirname "$0")/.."
 bin=${BURNISH:-target/release/burnish}
-photos=${PHOTOS:-../shared/data/photos}
-# The quality report: the first 16 photos of the held-out split, at 256 px.
-evaluate() { $bin evaluate "$1" --style "$2" --photos "$photos" --held-out 25 --limit 16 --size 256 --report "$3" --device cpu --quiet; }
+evaluate() { BURNISH=$bin tools/quality.sh "$1" "$2" "$3"; }
 mkdir -p weights/styles weights/checkpoints
 for spec in "$@"; do
   IFS='=' read -r name style ml5 <<< "$spec"

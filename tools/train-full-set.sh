@@ -23,7 +23,6 @@ names=("$@")
 for name in "${names[@]}"; do
   WIDTH=32 SW=${SWS[$name]} ITERATIONS=${ITERATIONS:-1000} \
     bash "$here/train-style.sh" "$name" "${STYLE[$name]}" "$here/../weights/styles/$name-light.f16.safetensors"
-  [ -f "$R/$name-quality.json" ] || (cd "$R" && nice -n 10 ./burnish evaluate "$name/model.safetensors" \
-    --style "${STYLE[$name]}" --photos "$(dirname "$S")/photos" --held-out 25 --limit 16 --size 256 \
-    --report "$name-quality.json" --sheet "$name.jpg" --device cpu)
+  [ -f "$R/$name-quality.json" ] || BURNISH=$R/burnish PHOTOS=$(dirname "$S")/photos \
+    bash "$here/quality.sh" "$R/$name/model.safetensors" "${STYLE[$name]}" "$R/$name-quality.json" "$R/$name.jpg"
 done

@@ -39,6 +39,7 @@ pub const DEFAULT: &str = "scream-light";
 
 pub static SHIPPED: &[Shipped] = &[
     shipped!("scream-light", "The Scream, Edvard Munch (1893), public domain: the training recipe, light network (the default)"),
+    shipped!("scream", "The Scream, Edvard Munch (1893), public domain: the training recipe, full network (scream-light widened and trained on)"),
     shipped!("wave-light", "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain: the training recipe, light network"),
     shipped!("udnie-light", "Udnie (Young American Girl, The Dance), Francis Picabia (1913), public domain: the training recipe, light network"),
     shipped!("composition-vii-light", "Composition VII, Wassily Kandinsky (1913), public domain: the training recipe, light network"),
