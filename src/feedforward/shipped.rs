@@ -41,6 +41,7 @@ pub static SHIPPED: &[Shipped] = &[
     shipped!("scream-light", "The Scream, Edvard Munch (1893), public domain: the training recipe, light network (the default)"),
     shipped!("scream", "The Scream, Edvard Munch (1893), public domain: the training recipe, full network (scream-light widened and trained on)"),
     shipped!("wave-light", "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain: the training recipe, light network"),
+    shipped!("wave", "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain: the training recipe, full network (wave-light widened and trained on)"),
     shipped!("udnie-light", "Udnie (Young American Girl, The Dance), Francis Picabia (1913), public domain: the training recipe, light network"),
     shipped!("composition-vii-light", "Composition VII, Wassily Kandinsky (1913), public domain: the training recipe, light network"),
     shipped!("starry-night-light", "The Starry Night, Vincent van Gogh (1889), public domain: the training recipe, light network"),
