@@ -232,11 +232,6 @@ fn stylize_video(input: &Path, output: &Path, model: &str, size: Option<u32>, po
 }
 
 fn train_config(a: &TrainArgs, init: Option<&NetFile>) -> Result<TrainConfig> {
-    if let (Some(f), Some(w)) = (init, a.width)
-        && w < f.spec.width
-    {
-        anyhow::bail!("--width {w} is narrower than the --init network's width {}; a network can only be widened", f.spec.width);
-    }
     let cfg = TrainConfig {
         style: a.style.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         style_size: a.style_size,
@@ -275,6 +270,17 @@ fn train_config(a: &TrainArgs, init: Option<&NetFile>) -> Result<TrainConfig> {
 pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
     let init = a.init.as_deref().map(resolve).transpose()?;
     let cfg = train_config(a, init.as_ref())?;
+    // A wider --width widens the init network, before anything is written (narrower is an error).
+    let init = match init {
+        Some(f) if f.spec.width != cfg.width => {
+            if !a.compute.quiet {
+                eprintln!("widening {} from width {} to {} (each channel copied, exactly the same output)", f.source, f.spec.width, cfg.width);
+            }
+            let (spec, values) = widen(&f.spec, &f.values, cfg.width, cfg.seed)?;
+            Some(NetFile { spec, values, ..f })
+        }
+        other => other,
+    };
     let style = files::load_rgb(&a.style)?.resize_max_side(a.style_size);
     let photos = Photos::scan(&a.photos, cfg.hold_out)?;
     let preview_img = match &a.preview {
@@ -310,15 +316,7 @@ pub fn train(a: &TrainArgs, stop: Arc<AtomicBool>) -> Result<ExitCode> {
         if !a.compute.quiet {
             eprintln!("starting from {} ({}, width {})", file.source, file.format, file.spec.width);
         }
-        let (spec, values) = if cfg.width == file.spec.width {
-            (file.spec, file.values)
-        } else {
-            if !a.compute.quiet {
-                eprintln!("widening it to width {} (each channel copied, exactly the same output)", cfg.width);
-            }
-            widen(&file.spec, &file.values, cfg.width, cfg.seed)?
-        };
-        let net = TransformerNet::from_values(spec, values, &sel.device);
+        let net = TransformerNet::from_values(file.spec, file.values, &sel.device);
         Trainer::starting_from(cfg.clone(), net, &style, vgg, &sel.device)?
     } else {
         Trainer::new(cfg.clone(), &style, vgg, &sel.device)?
