@@ -6,23 +6,16 @@
 #   tools/train-full-set.sh [NAME...]   (default: scream wave udnie starry-night composition-vii)
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/styles.sh"
 R=${TRAIN_ROOT:-/work/train}
-S=$here/../../shared/data/styles
-[ -d "$S" ] || S=/work/shared/data/styles
-declare -A STYLE=(
-  [scream]=$S/lengstrom_fast-style-transfer/the_scream.jpg
-  [wave]=$S/lengstrom_fast-style-transfer/wave.jpg
-  [udnie]=$S/lengstrom_fast-style-transfer/udnie.jpg
-  [starry-night]=$S/jcjohnson_fast-neural-style/starry_night.jpg
-  [composition-vii]=$S/jcjohnson_fast-neural-style/composition_vii.jpg
-)
 # The style weight of each light network's last stage.
-declare -A SWS=([scream]=60 [wave]=130 [udnie]=125 [starry-night]=125 [composition-vii]=125)
+declare -A SWS=([scream]=60 [wave]=130 [udnie]=125 [starry-night]=125 [composition-vii]=125 [woman-with-hat]=100)
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(scream wave udnie starry-night composition-vii)
 for name in "${names[@]}"; do
+  style=$(style_image "$name")
   WIDTH=32 SW=${SWS[$name]} ITERATIONS=${ITERATIONS:-1000} \
-    bash "$here/train-style.sh" "$name" "${STYLE[$name]}" "$here/../weights/styles/$name-light.f16.safetensors"
-  [ -f "$R/$name-quality.json" ] || BURNISH=$R/burnish PHOTOS=$(dirname "$S")/photos \
-    bash "$here/quality.sh" "$R/$name/model.safetensors" "${STYLE[$name]}" "$R/$name-quality.json" "$R/$name.jpg"
+    bash "$here/train-style.sh" "$name" "$style" "$here/../weights/styles/$name-light.f16.safetensors"
+  [ -f "$R/$name-quality.json" ] || BURNISH=$R/burnish \
+    bash "$here/quality.sh" "$R/$name/model.safetensors" "$style" "$R/$name-quality.json" "$R/$name.jpg"
 done

@@ -5,8 +5,9 @@
 # Each stage resumes when rerun (tools/train-style.sh passes --resume when its run has a
 # checkpoint). TRAIN_ROOT (default /work/train) must hold ./burnish and identity-w16.safetensors.
 set -e
-S=/work/shared/data/styles/lengstrom_fast-style-transfer/the_scream.jpg
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/styles.sh"
+S=$(style_image scream)
 R=${TRAIN_ROOT:-/work/train}
-here=$(dirname "$0")
 SW=40 ITERATIONS=1000 bash "$here/train-style.sh" scream-light-stage1 $S "$R/identity-w16.safetensors"
 SW=60 ITERATIONS=1000 bash "$here/train-style.sh" scream-light $S "$R/scream-light-stage1/model.safetensors"

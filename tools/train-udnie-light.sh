@@ -7,8 +7,8 @@
 # Each stage resumes when rerun. TRAIN_ROOT (default /work/train) must hold ./burnish.
 set -e
 here=$(cd "$(dirname "$0")" && pwd)
-S=$here/../../shared/data/styles/lengstrom_fast-style-transfer/udnie.jpg
-[ -f "$S" ] || S=/work/shared/data/styles/lengstrom_fast-style-transfer/udnie.jpg
+source "$here/styles.sh"
+S=$(style_image udnie)
 R=${TRAIN_ROOT:-/work/train}
 SW=100 ITERATIONS=250 bash "$here/train-style.sh" udnie-light-stage1 "$S" "$here/../weights/styles/scream-light.f16.safetensors"
 SW=125 ITERATIONS=1000 bash "$here/train-style.sh" udnie-light "$S" "$R/udnie-light-stage1/model.safetensors"

@@ -8,9 +8,10 @@
 # Each stage resumes when rerun. TRAIN_ROOT (default /work/train) must hold ./burnish and
 # identity-w16.safetensors.
 set -e
-S=/work/shared/data/styles/lengstrom_fast-style-transfer/wave.jpg
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/styles.sh"
+S=$(style_image wave)
 R=${TRAIN_ROOT:-/work/train}
-here=$(dirname "$0")
 SW=60 ITERATIONS=1000 bash "$here/train-style.sh" wave-light $S "$R/identity-w16.safetensors"
 SW=100 ITERATIONS=1000 bash "$here/train-style.sh" wave-light-stage2 $S "$R/wave-light/model.safetensors"
 SW=130 ITERATIONS=1000 bash "$here/train-style.sh" wave-light-sw130 $S "$R/wave-light-stage2/model.safetensors"
