@@ -32,6 +32,28 @@ fn assert_clean_error(out: &Output, needle: &str) {
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
 }
 
+/// A folder `photos` in `dir` holding the bundled images `names` (as a.jpg, b.jpg, …).
+fn photo_folder(dir: &Path, names: &[&str]) -> PathBuf {
+    let photos = dir.join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for (k, name) in names.iter().enumerate() {
+        std::fs::copy(asset(name), photos.join(format!("{}.jpg", (b'a' + k as u8) as char))).unwrap();
+    }
+    photos
+}
+
+/// The smallest loss and no checkpoints or previews between iterations (tests that need them say so).
+const TINY_LOSS: [&str; 10] =
+    ["--style-size", "32", "--style-layers", "conv_1", "--content-layer", "conv_1", "--checkpoint-every", "0", "--preview-every", "0"];
+
+/// `burnish train` on the bundled Starry Night with batches of one 32² crop on the CPU, plus `extra`.
+fn train_tiny(photos: &Path, out: &Path, extra: &[&str]) -> Output {
+    let style = asset("starry_night.jpg");
+    let mut args = vec!["train", &style, "--photos", s(photos), "--out", s(out), "--batch", "1", "--crop", "32", "--device", "cpu"];
+    args.extend_from_slice(extra);
+    burnish(&args)
+}
+
 fn run_transfer(content: &str, style: &str, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["transfer", content, style, "-o", s(out), "--size", "16", "--evaluations", "2", "--device", "cpu", "--quiet"];
     args.extend_from_slice(extra);
@@ -258,20 +280,15 @@ fn stylize_with_a_bad_model_fails_cleanly() {
 #[test]
 fn train_checkpoints_resumes_and_its_model_stylizes() {
     let dir = tempfile::tempdir().unwrap();
-    let photos = dir.path().join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    std::fs::copy(asset("bunny.jpg"), photos.join("a.jpg")).unwrap();
-    std::fs::copy(asset("starry_night.jpg"), photos.join("b.jpg")).unwrap();
+    let photos = photo_folder(dir.path(), &["bunny.jpg", "starry_night.jpg"]);
     let out_dir = dir.path().join("run");
-    let style = asset("starry_night.jpg");
     let train = |extra: &[&str]| {
         let mut args = vec![
-            "train", &style, "--photos", s(&photos), "--out", s(&out_dir), "--batch", "1", "--crop", "32",
             "--width", "4", "--style-layers", "conv_1,conv_2", "--content-layer", "conv_2", "--style-size", "64",
-            "--checkpoint-every", "1", "--preview-every", "1", "--device", "cpu",
+            "--checkpoint-every", "1", "--preview-every", "1",
         ];
         args.extend_from_slice(extra);
-        burnish(&args)
+        train_tiny(&photos, &out_dir, &args)
     };
     let out = train(&["--iterations", "2"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -294,24 +311,21 @@ fn train_checkpoints_resumes_and_its_model_stylizes() {
     // An empty photo folder is an error.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let out = burnish(&["train", &asset("starry_night.jpg"), "--photos", s(&empty), "--out", s(&dir.path().join("x")), "--device", "cpu"]);
-    assert_clean_error(&out, "holds no images");
+    assert_clean_error(&train_tiny(&empty, &dir.path().join("x"), &[]), "holds no images");
 }
 
 #[test]
 fn ctrl_c_during_training_saves_a_checkpoint_that_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let photos = dir.path().join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    std::fs::copy(asset("bunny.jpg"), photos.join("a.jpg")).unwrap();
+    let photos = photo_folder(dir.path(), &["bunny.jpg"]);
     let run = dir.path().join("run");
     let args = |resume: bool| {
         let mut v: Vec<String> = ["train", &asset("starry_night.jpg"), "--photos", s(&photos), "--out", s(&run), "--batch", "1", "--crop", "32"]
             .iter()
             .map(|a| a.to_string())
             .collect();
-        v.extend(["--width", "4", "--style-layers", "conv_1", "--content-layer", "conv_1", "--style-size", "32", "--iterations", "1000000"].map(String::from));
-        v.extend(["--checkpoint-every", "0", "--preview-every", "0", "--device", "cpu"].map(String::from));
+        v.extend(["--width", "4", "--iterations", "1000000", "--device", "cpu"].map(String::from));
+        v.extend(TINY_LOSS.map(String::from));
         if resume {
             v.push("--resume".into());
         }
@@ -400,20 +414,16 @@ fn evaluate_writes_its_report_and_refuses_bad_input() {
 fn train_init_starts_from_every_network_format() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let photos = d.join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    std::fs::copy(asset("bunny.jpg"), photos.join("a.jpg")).unwrap();
+    let photos = photo_folder(d, &["bunny.jpg"]);
     let exported = d.join("tnet_w4.safetensors");
     let tnet = format!("{}/tests/fixtures/tnet_w4.pth", env!("CARGO_MANIFEST_DIR"));
     assert!(burnish(&["export", &tnet, "-o", s(&exported)]).status.success());
     let ml5 = shared("reference-models/ml5-fast-style-transfer/wave");
     for (k, init) in ["scream-light", tnet.as_str(), s(&exported), ml5.as_str()].into_iter().enumerate() {
         let out = d.join(format!("run{k}"));
-        let o = burnish(&[
-            "train", &asset("starry_night.jpg"), "--photos", s(&photos), "--out", s(&out), "--init", init, "--iterations", "1", "--lr", "1e-12",
-            "--batch", "1", "--crop", "32", "--style-size", "32", "--style-layers", "conv_1", "--content-layer", "conv_1",
-            "--checkpoint-every", "0", "--preview-every", "0", "--device", "cpu", "--quiet",
-        ]);
+        let mut args = vec!["--init", init, "--iterations", "1", "--lr", "1e-12", "--quiet"];
+        args.extend(TINY_LOSS);
+        let o = train_tiny(&photos, &out, &args);
         assert!(o.status.success(), "{init}: {}", String::from_utf8_lossy(&o.stderr));
         // One step at a learning rate of 1e-12: the trained network is the init network.
         let want = burnish::feedforward::shipped::resolve(init).unwrap();
@@ -430,16 +440,12 @@ fn train_init_with_a_wider_width_widens_the_network_first() {
     use burnish::feedforward::{Stylizer, files};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let photos = d.join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    std::fs::copy(asset("bunny.jpg"), photos.join("a.jpg")).unwrap();
+    let photos = photo_folder(d, &["bunny.jpg"]);
     let tnet = format!("{}/tests/fixtures/tnet_w4.pth", env!("CARGO_MANIFEST_DIR"));
     let train = |out: &Path, width: &str| {
-        burnish(&[
-            "train", &asset("starry_night.jpg"), "--photos", s(&photos), "--out", s(out), "--init", &tnet, "--width", width, "--iterations", "1",
-            "--lr", "1e-12", "--batch", "1", "--crop", "32", "--style-size", "32", "--style-layers", "conv_1", "--content-layer", "conv_1",
-            "--checkpoint-every", "0", "--preview-every", "0", "--device", "cpu", "--quiet",
-        ])
+        let mut args = vec!["--init", tnet.as_str(), "--width", width, "--iterations", "1", "--lr", "1e-12", "--quiet"];
+        args.extend(TINY_LOSS);
+        train_tiny(&photos, out, &args)
     };
     let out = d.join("wide");
     let o = train(&out, "6");
