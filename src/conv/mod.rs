@@ -8,8 +8,10 @@
 //! - on every other backend the trait's default body runs the reference twin in [`reference`]
 //!   (burn's upsample, pad and convolution), which is also what the tests compare against;
 //! - under autodiff, the backward pass runs the input gradient of a stride-1 convolution through
-//!   the same op (a convolution of the output gradient with the flipped, transposed weights),
-//!   the rest through burn's ops, and folds the gradient of the padding and upsampling back.
+//!   the same op (a convolution of the output gradient with the flipped, transposed weights) and
+//!   the weight gradient through [`ConvOps::load_conv2d_weight_backward`] (on wgpu
+//!   `shaders/conv2d_weight_grad.wgsl`, the same load), a strided input gradient through burn's
+//!   ops, and folds the gradient of the padding and upsampling back.
 
 #![allow(deprecated)] // the extension macro names burn's NdArray backend, deprecated in 0.22
 
@@ -75,6 +77,12 @@ pub trait ConvOps: Backend {
         reference::load_conv2d::<Self>(x, weight, bias, load)
     }
 
+    /// The weight gradient of [`ConvOps::load_conv2d`]: x [b, cin, h, w] as `load` reads it and
+    /// the output gradient dy [b, cout, ho, wo] -> [cout, cin, k, k] (the shape of `weight`).
+    fn load_conv2d_weight_backward(x: FloatTensor<Self>, weight: FloatTensor<Self>, dy: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
+        reference::load_conv2d_weight_backward::<Self>(x, weight, dy, load)
+    }
+
     /// The rest of a normalised layer: instance norm of x [b, c, h, w] (biased variance), then the
     /// affine scale, shift [c], then ReLU if `relu`.
     fn instance_norm_layer(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, relu: bool, eps: f32) -> FloatTensor<Self> {
@@ -130,6 +138,11 @@ pub mod reference {
     pub fn load_conv2d<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: FloatTensor<B>, load: ConvLoad) -> FloatTensor<B> {
         let s = load.stride;
         B::conv2d(load_input::<B>(x, load), weight, Some(bias), ConvOptions::new([s, s], [0, 0], [1, 1], 1))
+    }
+
+    pub fn load_conv2d_weight_backward<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, dy: FloatTensor<B>, load: ConvLoad) -> FloatTensor<B> {
+        let s = load.stride;
+        B::conv2d_weight_backward(load_input::<B>(x, load), weight, dy, ConvOptions::new([s, s], [0, 0], [1, 1], 1))
     }
 
     pub fn instance_norm_layer<B: Backend>(x: FloatTensor<B>, scale: FloatTensor<B>, shift: FloatTensor<B>, skip: Option<FloatTensor<B>>, relu: bool, eps: f32) -> FloatTensor<B> {
@@ -231,10 +244,8 @@ impl<B: Backend + ConvOps> Backward<B, 3> for LoadConvBackward {
             let db = B::float_sum_dim(B::float_sum_dim(B::float_sum_dim(dy.clone(), 3), 2), 0);
             grads.register::<B>(node.id, B::float_reshape(db, Shape::new([cout])));
         }
-        let loaded = (node_w.is_some() || (node_x.is_some() && s != 1)).then(|| reference::load_input::<B>(x, load));
         if let Some(node) = node_w {
-            let loaded = loaded.clone().expect("loaded for the weight gradient");
-            grads.register::<B>(node.id, B::conv2d_weight_backward(loaded, weight.clone(), dy.clone(), options.clone()));
+            grads.register::<B>(node.id, B::load_conv2d_weight_backward(x.clone(), weight.clone(), dy.clone(), load));
         }
         if let Some(node) = node_x {
             let d_loaded = if s == 1 {
@@ -243,7 +254,7 @@ impl<B: Backend + ConvOps> Backward<B, 3> for LoadConvBackward {
                 let zeros = B::float_zeros(Shape::new([cin]), &dy.device(), dy.dtype().into());
                 B::load_conv2d(dy, flipped, zeros, ConvLoad::padded(1, k - 1, PadKind::Zero))
             } else {
-                B::conv2d_x_backward(loaded.expect("loaded for a strided input gradient"), weight, dy, options)
+                B::conv2d_x_backward(reference::load_input::<B>(x, load), weight, dy, options)
             };
             grads.register::<B>(node.id, reference::load_input_backward::<B>(d_loaded, x_dims, load));
         }

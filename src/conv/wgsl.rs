@@ -11,7 +11,7 @@ use burn::cubecl::server::{CubeCount, KernelArguments, MetadataBindingInfo};
 use burn::tensor::Shape;
 
 use super::{ConvLoad, ConvOps, PadKind, reference};
-use crate::wgsl::{CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
+use crate::wgsl::{CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Part of the kernel ids: bump when the shader changes so no stale pipeline is reused.
 const SHADER_VERSION: u32 = 2;
@@ -103,11 +103,7 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
         ks: k as u32,
         stride: load.stride as u32,
         up: load.upsample as u32,
-        mode: match load.mode {
-            PadKind::Zero => 0,
-            PadKind::Reflect => 1,
-            PadKind::Edge => 2,
-        },
+        mode: pad_mode(load.mode),
     };
     let info = pack_u32(&[
         cin as u32,
@@ -133,6 +129,126 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
     count_launch();
     x.client.launch(Box::new(SourceKernel::new(kernel, CubeDim::new_2d(tile.wx, tile.wy))), groups, args);
     out
+}
+
+/// The weight-gradient pipeline: `wx` × `wy` invocations, each 4 output channels × 4 values of
+/// k, so a tile of 4·wy channels × 4·wx of k; `tp` pixels staged per barrier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WeightGradKernel {
+    wx: u32,
+    wy: u32,
+    tp: u32,
+    ks: u32,
+    stride: u32,
+    up: u32,
+    mode: u32,
+}
+
+impl WeightGradKernel {
+    /// The tile for `cout` output channels: as many channels as there are (up to 64), the rest of
+    /// the 256 invocations on k; workgroup memory 4·tp·(wx + wy) floats, at most 10 KiB.
+    fn new(cout: usize, k: usize, load: &ConvLoad) -> Self {
+        let (wx, wy, tp) = match cout {
+            0..=4 => (64, 1, 8),
+            5..=16 => (64, 4, 8),
+            17..=32 => (32, 8, 16),
+            _ => (16, 16, 16),
+        };
+        Self { wx, wy, tp, ks: k as u32, stride: load.stride as u32, up: load.upsample as u32, mode: pad_mode(load.mode) }
+    }
+}
+
+impl KernelSource for WeightGradKernel {
+    fn source(&self) -> SourceTemplate {
+        let (tn, tkc, nt) = (4 * self.wy, 4 * self.wx, self.wx * self.wy);
+        SourceTemplate::new(CONV2D_WEIGHT_GRAD_WGSL)
+            .register("wx", self.wx.to_string())
+            .register("wy", self.wy.to_string())
+            .register("tp", self.tp.to_string())
+            .register("threads", nt.to_string())
+            .register("tn", tn.to_string())
+            .register("tkc", tkc.to_string())
+            .register("a_loads", (self.tp * tkc).div_ceil(nt).to_string())
+            .register("d_loads", (self.tp * tn).div_ceil(nt).to_string())
+            .register("a_staged", (self.tp * self.wx).to_string())
+            .register("d_staged", (self.tp * self.wy).to_string())
+            .register("ks", self.ks.to_string())
+            .register("stride", self.stride.to_string())
+            .register("up", self.up.to_string())
+            .register("mode", self.mode.to_string())
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>()
+            .cube_dim(CubeDim::new_2d(self.wx, self.wy).0)
+            .info((self.wx, self.wy, self.tp, self.ks, self.stride, self.up, self.mode, SHADER_VERSION))
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// Pixels per slice of the weight gradient's sum: about this many, so a layer launches enough
+/// workgroups to fill a GPU, unless the partial results would pass [`MAX_PARTIAL_FLOATS`].
+const SLICE_PIXELS: usize = 1024;
+const MAX_PARTIAL_FLOATS: usize = 1 << 26;
+
+/// How the weight gradient's sum over `m_total` pixels of each of `b` images is split for a
+/// [cout × kk] result: (slices per image, pixels per slice, a multiple of `tp`), or None when
+/// even one slice per image would not fit the partial buffer or the grid.
+fn weight_grad_slices(b: usize, m_total: usize, cout: usize, kk: usize, tp: usize) -> Option<(usize, usize)> {
+    let per_slice = cout * kk;
+    let most = (MAX_PARTIAL_FLOATS / (b * per_slice).max(1)).min(65_535 / b.max(1));
+    if most == 0 {
+        return None;
+    }
+    let slices = m_total.div_ceil(SLICE_PIXELS).clamp(1, most);
+    let slice = m_total.div_ceil(slices).div_ceil(tp) * tp;
+    Some((m_total.div_ceil(slice), slice))
+}
+
+/// dW [cout, cin, k, k] of the convolution of x as `load` reads it, for the output gradient dy:
+/// the kernel's partial sums per (image, slice), then their sum.
+fn launch_weight_grad(x: CubeTensor, dy: CubeTensor, cout: usize, k: usize, load: ConvLoad, slices: usize, slice: usize, kernel: WeightGradKernel) -> CubeTensor {
+    let [b, cin, h, w] = x.shape().dims::<4>();
+    let [ho, wo] = load.output_size(h, w, k);
+    let kk = cin * k * k;
+    let partial = empty_f32(&x, Shape::new([b * slices, cout * kk]));
+    let info = pack_u32(&[
+        cin as u32,
+        h as u32,
+        w as u32,
+        cout as u32,
+        ho as u32,
+        wo as u32,
+        load.pad[0] as u32,
+        load.pad[2] as u32,
+        kk as u32,
+        slices as u32,
+        slice as u32,
+        0,
+    ]);
+    let args = KernelArguments::new()
+        .with_buffer(x.handle.clone().binding())
+        .with_buffer(dy.handle.clone().binding())
+        .with_buffer(partial.handle.clone().binding())
+        .with_info(MetadataBindingInfo::custom(info));
+    let groups = CubeCount::Static(kk.div_ceil(4 * kernel.wx as usize) as u32, cout.div_ceil(4 * kernel.wy as usize) as u32, (b * slices) as u32);
+    count_launch();
+    x.client.launch(Box::new(SourceKernel::new(kernel, CubeDim::new_2d(kernel.wx, kernel.wy))), groups, args);
+    sum_rows::<Cube>(partial, Shape::new([cout, cin, k, k]))
+}
+
+/// The sum of a [rows, n] tensor's rows, reshaped to `shape` (n elements).
+fn sum_rows<B: burn::backend::Backend>(t: FloatTensor<B>, shape: Shape) -> FloatTensor<B> {
+    B::float_reshape(B::float_sum_dim(t, 0), shape)
+}
+
+fn pad_mode(mode: PadKind) -> u32 {
+    match mode {
+        PadKind::Zero => 0,
+        PadKind::Reflect => 1,
+        PadKind::Edge => 2,
+    }
 }
 
 /// The instance-norm kernels: statistics (with the workgroup sum appended) or the apply pass.
@@ -228,5 +344,19 @@ impl ConvOps for Cube {
             return reference::load_conv2d::<Self>(x, weight, bias, load);
         }
         launch(x, weight, bias, load)
+    }
+
+    fn load_conv2d_weight_backward(x: FloatTensor<Self>, weight: FloatTensor<Self>, dy: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
+        let [b, cin, h, w] = x.shape().dims::<4>();
+        let [cout, _, k, _] = weight.shape().dims::<4>();
+        let usable = [&x, &weight, &dy].iter().all(|t| runs_wgsl(t) && fits_u32(t)) && kernel_covers(&load, h, w, k);
+        let kernel = WeightGradKernel::new(cout, k, &load);
+        let split = if usable { weight_grad_slices(b, dy.shape().dims::<4>()[2] * dy.shape().dims::<4>()[3], cout, cin * k * k, kernel.tp as usize) } else { None };
+        match split {
+            Some((slices, slice)) if (cin * k * k).div_ceil(4 * kernel.wx as usize) < 65_536 => {
+                launch_weight_grad(into_contiguous(x), into_contiguous(dy), cout, k, load, slices, slice, kernel)
+            }
+            _ => reference::load_conv2d_weight_backward::<Self>(x, weight, dy, load),
+        }
     }
 }
