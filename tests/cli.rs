@@ -351,7 +351,19 @@ fn shipped_styles_are_listed_and_the_default_stylizes() {
     let out = burnish(&["styles"]);
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    for name in ["scream-light", "scream", "wave-light", "wave", "udnie-light", "starry-night-light", "composition-vii-light"] {
+    for name in [
+        "scream-light",
+        "scream",
+        "wave-light",
+        "wave",
+        "udnie-light",
+        "udnie",
+        "starry-night-light",
+        "starry-night",
+        "composition-vii-light",
+        "composition-vii",
+        "woman-with-hat-light",
+    ] {
         assert!(listing.lines().any(|l| l.split_whitespace().next() == Some(name)), "{name} missing: {listing}");
     }
     let dir = tempfile::tempdir().unwrap();

@@ -43,8 +43,12 @@ pub static SHIPPED: &[Shipped] = &[
     shipped!("wave-light", "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain: the training recipe, light network"),
     shipped!("wave", "The Great Wave off Kanagawa, Katsushika Hokusai (c. 1831), public domain: the training recipe, full network (wave-light widened and trained on)"),
     shipped!("udnie-light", "Udnie (Young American Girl, The Dance), Francis Picabia (1913), public domain: the training recipe, light network"),
+    shipped!("udnie", "Udnie (Young American Girl, The Dance), Francis Picabia (1913), public domain: the training recipe, full network (udnie-light widened and trained on)"),
     shipped!("composition-vii-light", "Composition VII, Wassily Kandinsky (1913), public domain: the training recipe, light network"),
+    shipped!("composition-vii", "Composition VII, Wassily Kandinsky (1913), public domain: the training recipe, full network (composition-vii-light widened and trained on)"),
     shipped!("starry-night-light", "The Starry Night, Vincent van Gogh (1889), public domain: the training recipe, light network"),
+    shipped!("starry-night", "The Starry Night, Vincent van Gogh (1889), public domain: the training recipe, full network (starry-night-light widened and trained on)"),
+    shipped!("woman-with-hat-light", "Woman with a Hat, Henri Matisse (1905), public domain: the training recipe, light network"),
 ];
 
 /// A shipped style by name, or a network file / ml5 folder by path.
