@@ -28,21 +28,7 @@ const KS: u32 = {{ ks }}u;       // kernel side
 const STRIDE: u32 = {{ stride }}u;
 const UP: u32 = {{ up }}u;       // 1, or 2 for nearest-neighbour upsampling before the padding
 const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
-
-struct Params {
-    cin: u32,
-    h: u32,        // input height and width (before upsampling)
-    w: u32,
-    cout: u32,
-    ho: u32,       // output height and width
-    wo: u32,
-    top: u32,      // padding before, rows and columns (in upsampled pixels)
-    left: u32,
-    kk: u32,       // cin * KS * KS
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
-}
+// Params, source_index and tap: conv_load.wgsl, appended.
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> wt: array<f32>;
@@ -53,36 +39,13 @@ struct Params {
 var<workgroup> a_s: array<vec4<f32>, {{ a_staged }}>; // [TK][WY]: a_s[k * WY + m / 4][m % 4]
 var<workgroup> b_s: array<vec4<f32>, {{ b_staged }}>; // [TK][WX]: b_s[k * WX + n / 4][n % 4]
 
-// Row or column `v` of the virtual input (size `n` · UP) as an index into x, or -1 for a zero.
-fn source_index(v: i32, n: u32) -> i32 {
-    let vn = i32(n * UP);
-    var i = v;
-    if (MODE == 1u) {
-        if (i < 0) { i = -i; }
-        if (i >= vn) { i = 2 * (vn - 1) - i; }
-    } else if (MODE == 2u) {
-        i = clamp(i, 0, vn - 1);
-    }
-    if (i < 0 || i >= vn) {
-        return -1;
-    }
-    return i / i32(UP);
-}
-
 // A[m][k] for the pixel whose window starts at row y0, column x0 of the virtual input (y0 is
 // -1000000 for a pixel past the end): zero outside the matrix.
 fn load_a(img_base: u32, y0: i32, x0: i32, k: u32) -> f32 {
     if (y0 < -999999 || k >= prm.kk) {
         return 0.0;
     }
-    let ci = k / (KS * KS);
-    let r = k % (KS * KS);
-    let iy = source_index(y0 + i32(r / KS), prm.h);
-    let ix = source_index(x0 + i32(r % KS), prm.w);
-    if (iy < 0 || ix < 0) {
-        return 0.0;
-    }
-    return x[img_base + (ci * prm.h + u32(iy)) * prm.w + u32(ix)];
+    return tap(img_base, y0, x0, k);
 }
 
 // This invocation's outputs: pixels m_first .. m_first + 3, channels n_first .. n_first + 3, one

@@ -4,8 +4,8 @@
 //   dW[n][k] = Σ_img Σ_m dY[img][n][m] · A_img[m][k],   with m, n, k and A as in conv2d.wgsl.
 //
 // The sum over pixels is long (every pixel of every image), so it is split: workgroup z is
-// (image, slice) and sums the slice's SLICE pixels into its own partial result,
-// partial[z][n][k]; the caller adds the partials. A workgroup of WX × WY invocations computes a tile
+// (image, slice) and sums the slice's prm.slice_len pixels into its own partial result,
+// partial_sums[z][n][k]; the caller adds the partials. A workgroup of WX × WY invocations computes a tile
 // of TN = 4·WY output channels × TKC = 4·WX values of k; invocation (lx, ly) owns channels
 // 4·ly .. 4·ly + 3 (one vec4 register each, over its four k) and k 4·lx .. 4·lx + 3. Pixels are
 // staged TP at a time through workgroup memory, so each step loads one vec4 of A and one of dY
@@ -24,45 +24,15 @@ const KS: u32 = {{ ks }}u;       // kernel side
 const STRIDE: u32 = {{ stride }}u;
 const UP: u32 = {{ up }}u;       // 1, or 2 for nearest-neighbour upsampling before the padding
 const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
-
-struct Params {
-    cin: u32,
-    h: u32,        // input height and width (before upsampling)
-    w: u32,
-    cout: u32,
-    ho: u32,       // output height and width
-    wo: u32,
-    top: u32,      // padding before, rows and columns (in upsampled pixels)
-    left: u32,
-    kk: u32,       // cin * KS * KS
-    slices: u32,   // slices per image
-    slice: u32,    // pixels per slice (a multiple of TP)
-    pad0: u32,
-}
+// Params, source_index and tap: conv_load.wgsl, appended.
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dy: array<f32>;
-@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(2) var<storage, read_write> partial_sums: array<f32>;
 @group(0) @binding(3) var<uniform> prm: Params;
 
 var<workgroup> a_s: array<vec4<f32>, {{ a_staged }}>; // [TP][WX]: a_s[p * WX + k / 4][k % 4]
 var<workgroup> d_s: array<vec4<f32>, {{ d_staged }}>; // [TP][WY]: d_s[p * WY + n / 4][n % 4]
-
-// Row or column `v` of the virtual input (size `n` · UP) as an index into x, or -1 for a zero.
-fn source_index(v: i32, n: u32) -> i32 {
-    let vn = i32(n * UP);
-    var i = v;
-    if (MODE == 1u) {
-        if (i < 0) { i = -i; }
-        if (i >= vn) { i = 2 * (vn - 1) - i; }
-    } else if (MODE == 2u) {
-        i = clamp(i, 0, vn - 1);
-    }
-    if (i < 0 || i >= vn) {
-        return -1;
-    }
-    return i / i32(UP);
-}
 
 // A[m][k] of the image at img_base (zero past the matrix).
 fn load_a(img_base: u32, m: u32, k: u32) -> f32 {
@@ -71,14 +41,7 @@ fn load_a(img_base: u32, m: u32, k: u32) -> f32 {
     }
     let y0 = i32((m / prm.wo) * STRIDE) - i32(prm.top);
     let x0 = i32((m % prm.wo) * STRIDE) - i32(prm.left);
-    let ci = k / (KS * KS);
-    let r = k % (KS * KS);
-    let iy = source_index(y0 + i32(r / KS), prm.h);
-    let ix = source_index(x0 + i32(r % KS), prm.w);
-    if (iy < 0 || ix < 0) {
-        return 0.0;
-    }
-    return x[img_base + (ci * prm.h + u32(iy)) * prm.w + u32(ix)];
+    return tap(img_base, y0, x0, k);
 }
 
 @compute @workgroup_size({{ wx }}, {{ wy }}, 1)
@@ -91,8 +54,8 @@ fn main(
     let n0 = wid.y * TN;
     let img = wid.z / prm.slices;
     let m_total = prm.ho * prm.wo;
-    let m_begin = (wid.z % prm.slices) * prm.slice;
-    let m_end = min(m_begin + prm.slice, m_total);
+    let m_begin = (wid.z % prm.slices) * prm.slice_len;
+    let m_end = min(m_begin + prm.slice_len, m_total);
     let img_base = img * prm.cin * prm.h * prm.w;
     let dy_base = img * prm.cout * m_total;
     let lx = lid.x;
@@ -143,7 +106,7 @@ fn main(
             let row = (wid.z * prm.cout + n) * prm.kk;
             for (var i = 0u; i < 4u; i = i + 1u) {
                 if (k_first + i < prm.kk) {
-                    partial[row + k_first + i] = acc[i];
+                    partial_sums[row + k_first + i] = acc[i];
                 }
             }
         }

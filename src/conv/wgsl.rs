@@ -11,10 +11,10 @@ use burn::cubecl::server::{CubeCount, KernelArguments, MetadataBindingInfo};
 use burn::tensor::Shape;
 
 use super::{ConvLoad, ConvOps, PadKind, reference};
-use crate::wgsl::{CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
+use crate::wgsl::{CONV_LOAD_WGSL, CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Part of the kernel ids: bump when the shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 2;
+const SHADER_VERSION: u32 = 3;
 
 /// A workgroup's shape: `wx` × `wy` invocations, each 4 pixels × 4 channels, so a tile of
 /// 4·wy pixels × 4·wx channels; `tk` values of k staged per barrier.
@@ -56,7 +56,7 @@ impl KernelSource for ConvKernel {
     fn source(&self) -> SourceTemplate {
         let t = self.tile;
         let (tm, tn, nt) = (4 * t.wy, 4 * t.wx, t.threads());
-        SourceTemplate::new(CONV2D_WGSL)
+        SourceTemplate::new(format!("{CONV2D_WGSL}\n{CONV_LOAD_WGSL}"))
             .register("wx", t.wx.to_string())
             .register("wy", t.wy.to_string())
             .register("tk", t.tk.to_string())
@@ -161,7 +161,7 @@ impl WeightGradKernel {
 impl KernelSource for WeightGradKernel {
     fn source(&self) -> SourceTemplate {
         let (tn, tkc, nt) = (4 * self.wy, 4 * self.wx, self.wx * self.wy);
-        SourceTemplate::new(CONV2D_WEIGHT_GRAD_WGSL)
+        SourceTemplate::new(format!("{CONV2D_WEIGHT_GRAD_WGSL}\n{CONV_LOAD_WGSL}"))
             .register("wx", self.wx.to_string())
             .register("wy", self.wy.to_string())
             .register("tp", self.tp.to_string())
