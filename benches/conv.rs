@@ -5,14 +5,17 @@
 //!
 //!     cargo bench --bench conv -- [--device wgpu|cpu|all] [--width 32] [--sizes 256x256,640x480,1280x720,1920x1080]
 //!         [--reps 5] [--train-batch 4] [--train-size 256] [--no-layers | --only conv1,deconv3] [--no-network]
-//!         [--no-train] [--no-gatys]
+//!         [--no-train] [--no-gatys] [--weight-grad]
+//!
+//! `--weight-grad` adds, per layer, the weight gradient alone (`shaders/conv2d_weight_grad.wgsl`
+//! against burn's conv2d_weight_backward on the loaded input), at batch `--train-batch`.
 
 mod common;
 
 use common::{arg, flag, gatys_evaluation, read, time_ms};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use burnish::conv::{ConvLoad, PadKind, load_conv2d, load_conv2d_reference, set_kernels};
+use burnish::conv::{ConvLoad, PadKind, load_conv2d, load_conv2d_reference, load_conv2d_weight_grad, set_kernels};
 use burnish::feedforward::net::LayerKind;
 use burnish::feedforward::{NetSpec, TransformerNet};
 use burnish::loss::kernels::check::pseudo_random;
@@ -97,6 +100,21 @@ fn main() {
                     r["input"] = serde_json::json!(input);
                     eprintln!("{}", r);
                     layer_rows.push(r);
+                    if flag("--weight-grad") {
+                        // dW = dYᵀ·A: the same multiply-adds as the forward, per image of the batch.
+                        let batch = [train_batch, input[1], input[2], input[3]];
+                        let xb = rand4(batch, 8, &d);
+                        let [ho, wo] = load.output_size(input[2], input[3], k);
+                        let dy = rand4([train_batch, cout, ho, wo], 9, &d);
+                        let mut g = row(&format!("{name} weight gradient"), flop * train_batch as f64, reps, |kernel| {
+                            let dw = load_conv2d_weight_grad(xb.clone(), weight.clone(), dy.clone(), load, kernel);
+                            read(vec![dw.slice([0..1, 0..1, 0..1, 0..1]).reshape([1])]);
+                        });
+                        g["size"] = serde_json::json!(format!("{w}x{h}"));
+                        g["input"] = serde_json::json!(batch);
+                        eprintln!("{}", g);
+                        layer_rows.push(g);
+                    }
                 }
             }
             if flag("--no-network") {

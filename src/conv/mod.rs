@@ -333,3 +333,15 @@ pub fn instance_norm_layer(x: Tensor<4>, scale: Tensor<1>, shift: Tensor<1>, ski
 pub fn load_conv2d_reference(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, load: ConvLoad) -> Tensor<4> {
     Tensor::from_dispatch(reference::load_conv2d::<Dispatch>(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch(), load))
 }
+
+/// The weight gradient [cout, cin, k, k] of [`load_conv2d`] for the output gradient dy
+/// [b, cout, ho, wo], through the extension (on wgpu `shaders/conv2d_weight_grad.wgsl`), or with
+/// `kernel` false through the reference (burn's conv2d_weight_backward on the loaded input): to compare.
+pub fn load_conv2d_weight_grad(x: Tensor<4>, weight: Tensor<4>, dy: Tensor<4>, load: ConvLoad, kernel: bool) -> Tensor<4> {
+    let (x, weight, dy) = (x.into_dispatch(), weight.into_dispatch(), dy.into_dispatch());
+    Tensor::from_dispatch(if kernel {
+        <Dispatch as ConvOps>::load_conv2d_weight_backward(x, weight, dy, load)
+    } else {
+        reference::load_conv2d_weight_backward::<Dispatch>(x, weight, dy, load)
+    })
+}

@@ -41,22 +41,63 @@ impl ConvTile {
     }
 }
 
-/// One pipeline: a tile and the load's compile-time constants.
+/// The load's compile-time constants, shared by both convolution kernels (`shaders/conv_load.wgsl`):
+/// fixed per pipeline so the index arithmetic divides by constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct ConvKernel {
-    tile: ConvTile,
-
+struct LoadConsts {
     ks: u32,
     stride: u32,
     up: u32,
     mode: u32,
 }
 
+impl LoadConsts {
+    fn new(k: usize, load: &ConvLoad) -> Self {
+        Self { ks: k as u32, stride: load.stride as u32, up: load.upsample as u32, mode: pad_mode(load.mode) }
+    }
+
+    fn register(&self, source: SourceTemplate) -> SourceTemplate {
+        source
+            .register("ks", self.ks.to_string())
+            .register("stride", self.stride.to_string())
+            .register("up", self.up.to_string())
+            .register("mode", self.mode.to_string())
+    }
+}
+
+/// The `Params` uniform of `shaders/conv_load.wgsl` for x [b, cin, h, w] read by `load` with a
+/// k×k kernel to `cout` channels; `slices` and `slice_len` are the weight gradient's (0 for the forward).
+fn load_params(x_dims: [usize; 4], cout: usize, k: usize, load: &ConvLoad, slices: usize, slice_len: usize) -> Vec<u64> {
+    let [_, cin, h, w] = x_dims;
+    let [ho, wo] = load.output_size(h, w, k);
+    pack_u32(&[
+        cin as u32,
+        h as u32,
+        w as u32,
+        cout as u32,
+        ho as u32,
+        wo as u32,
+        load.pad[0] as u32,
+        load.pad[2] as u32,
+        (cin * k * k) as u32,
+        slices as u32,
+        slice_len as u32,
+        0,
+    ])
+}
+
+/// One pipeline: a tile and the load's constants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ConvKernel {
+    tile: ConvTile,
+    load: LoadConsts,
+}
+
 impl KernelSource for ConvKernel {
     fn source(&self) -> SourceTemplate {
         let t = self.tile;
         let (tm, tn, nt) = (4 * t.wy, 4 * t.wx, t.threads());
-        SourceTemplate::new(format!("{CONV2D_WGSL}\n{CONV_LOAD_WGSL}"))
+        let source = SourceTemplate::new(format!("{CONV2D_WGSL}\n{CONV_LOAD_WGSL}"))
             .register("wx", t.wx.to_string())
             .register("wy", t.wy.to_string())
             .register("tk", t.tk.to_string())
@@ -66,16 +107,12 @@ impl KernelSource for ConvKernel {
             .register("a_loads", (t.tk * tm).div_ceil(nt).to_string())
             .register("b_loads", (t.tk * tn).div_ceil(nt).to_string())
             .register("a_staged", (t.tk * t.wy).to_string())
-            .register("b_staged", (t.tk * t.wx).to_string())
-            .register("ks", self.ks.to_string())
-            .register("stride", self.stride.to_string())
-            .register("up", self.up.to_string())
-            .register("mode", self.mode.to_string())
-
+            .register("b_staged", (t.tk * t.wx).to_string());
+        self.load.register(source)
     }
     fn id(&self) -> KernelId {
-        let t = self.tile;
-        KernelId::new::<Self>().cube_dim(CubeDim::new_2d(t.wx, t.wy).0).info((t.wx, t.wy, t.tk, self.ks, self.stride, self.up, self.mode, SHADER_VERSION))
+        let (t, l) = (self.tile, self.load);
+        KernelId::new::<Self>().cube_dim(CubeDim::new_2d(t.wx, t.wy).0).info((t.wx, t.wy, t.tk, l.ks, l.stride, l.up, l.mode, SHADER_VERSION))
     }
     fn lang(&self) -> &'static str {
         "wgsl"
@@ -97,28 +134,8 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
     let [ho, wo] = load.output_size(h, w, k);
     let out = empty_f32(&x, Shape::new([b, cout, ho, wo]));
     let tile = ConvTile::for_channels(cout);
-    let kernel = ConvKernel {
-        tile,
-
-        ks: k as u32,
-        stride: load.stride as u32,
-        up: load.upsample as u32,
-        mode: pad_mode(load.mode),
-    };
-    let info = pack_u32(&[
-        cin as u32,
-        h as u32,
-        w as u32,
-        cout as u32,
-        ho as u32,
-        wo as u32,
-        load.pad[0] as u32,
-        load.pad[2] as u32,
-        (cin * k * k) as u32,
-        0,
-        0,
-        0,
-    ]);
+    let kernel = ConvKernel { tile, load: LoadConsts::new(k, &load) };
+    let info = load_params([b, cin, h, w], cout, k, &load, 0, 0);
     let args = KernelArguments::new()
         .with_buffer(x.handle.clone().binding())
         .with_buffer(weight.handle.clone().binding())
@@ -138,10 +155,7 @@ struct WeightGradKernel {
     wx: u32,
     wy: u32,
     tp: u32,
-    ks: u32,
-    stride: u32,
-    up: u32,
-    mode: u32,
+    load: LoadConsts,
 }
 
 impl WeightGradKernel {
@@ -154,14 +168,14 @@ impl WeightGradKernel {
             17..=32 => (32, 8, 16),
             _ => (16, 16, 16),
         };
-        Self { wx, wy, tp, ks: k as u32, stride: load.stride as u32, up: load.upsample as u32, mode: pad_mode(load.mode) }
+        Self { wx, wy, tp, load: LoadConsts::new(k, load) }
     }
 }
 
 impl KernelSource for WeightGradKernel {
     fn source(&self) -> SourceTemplate {
         let (tn, tkc, nt) = (4 * self.wy, 4 * self.wx, self.wx * self.wy);
-        SourceTemplate::new(format!("{CONV2D_WEIGHT_GRAD_WGSL}\n{CONV_LOAD_WGSL}"))
+        let source = SourceTemplate::new(format!("{CONV2D_WEIGHT_GRAD_WGSL}\n{CONV_LOAD_WGSL}"))
             .register("wx", self.wx.to_string())
             .register("wy", self.wy.to_string())
             .register("tp", self.tp.to_string())
@@ -171,16 +185,14 @@ impl KernelSource for WeightGradKernel {
             .register("a_loads", (self.tp * tkc).div_ceil(nt).to_string())
             .register("d_loads", (self.tp * tn).div_ceil(nt).to_string())
             .register("a_staged", (self.tp * self.wx).to_string())
-            .register("d_staged", (self.tp * self.wy).to_string())
-            .register("ks", self.ks.to_string())
-            .register("stride", self.stride.to_string())
-            .register("up", self.up.to_string())
-            .register("mode", self.mode.to_string())
+            .register("d_staged", (self.tp * self.wy).to_string());
+        self.load.register(source)
     }
     fn id(&self) -> KernelId {
+        let l = self.load;
         KernelId::new::<Self>()
             .cube_dim(CubeDim::new_2d(self.wx, self.wy).0)
-            .info((self.wx, self.wy, self.tp, self.ks, self.stride, self.up, self.mode, SHADER_VERSION))
+            .info((self.wx, self.wy, self.tp, l.ks, l.stride, l.up, l.mode, SHADER_VERSION))
     }
     fn lang(&self) -> &'static str {
         "wgsl"
@@ -193,12 +205,14 @@ const SLICE_PIXELS: usize = 1024;
 const MAX_PARTIAL_FLOATS: usize = 1 << 26;
 
 /// How the weight gradient's sum over `m_total` pixels of each of `b` images is split for a
-/// [cout × kk] result: (slices per image, pixels per slice, a multiple of `tp`), or None when
-/// even one slice per image would not fit the partial buffer or the grid.
-fn weight_grad_slices(b: usize, m_total: usize, cout: usize, kk: usize, tp: usize) -> Option<(usize, usize)> {
+/// [cout × kk] result with `kernel`'s tiles: (slices per image, pixels per slice, a multiple of
+/// `tp`), or None when the grid's k axis would pass WebGPU's 65,535 workgroups, or even one slice
+/// per image would not fit the partial buffer or the grid.
+fn weight_grad_slices(b: usize, m_total: usize, cout: usize, kk: usize, kernel: &WeightGradKernel) -> Option<(usize, usize)> {
+    let tp = kernel.tp as usize;
     let per_slice = cout * kk;
     let most = (MAX_PARTIAL_FLOATS / (b * per_slice).max(1)).min(65_535 / b.max(1));
-    if most == 0 {
+    if most == 0 || kk.div_ceil(4 * kernel.wx as usize) > 65_535 {
         return None;
     }
     let slices = m_total.div_ceil(SLICE_PIXELS).clamp(1, most);
@@ -210,23 +224,9 @@ fn weight_grad_slices(b: usize, m_total: usize, cout: usize, kk: usize, tp: usiz
 /// the kernel's partial sums per (image, slice), then their sum.
 fn launch_weight_grad(x: CubeTensor, dy: CubeTensor, cout: usize, k: usize, load: ConvLoad, slices: usize, slice: usize, kernel: WeightGradKernel) -> CubeTensor {
     let [b, cin, h, w] = x.shape().dims::<4>();
-    let [ho, wo] = load.output_size(h, w, k);
     let kk = cin * k * k;
     let partial = empty_f32(&x, Shape::new([b * slices, cout * kk]));
-    let info = pack_u32(&[
-        cin as u32,
-        h as u32,
-        w as u32,
-        cout as u32,
-        ho as u32,
-        wo as u32,
-        load.pad[0] as u32,
-        load.pad[2] as u32,
-        kk as u32,
-        slices as u32,
-        slice as u32,
-        0,
-    ]);
+    let info = load_params([b, cin, h, w], cout, k, &load, slices, slice);
     let args = KernelArguments::new()
         .with_buffer(x.handle.clone().binding())
         .with_buffer(dy.handle.clone().binding())
@@ -351,12 +351,10 @@ impl ConvOps for Cube {
         let [cout, _, k, _] = weight.shape().dims::<4>();
         let usable = [&x, &weight, &dy].iter().all(|t| runs_wgsl(t) && fits_u32(t)) && kernel_covers(&load, h, w, k);
         let kernel = WeightGradKernel::new(cout, k, &load);
-        let split = if usable { weight_grad_slices(b, dy.shape().dims::<4>()[2] * dy.shape().dims::<4>()[3], cout, cin * k * k, kernel.tp as usize) } else { None };
-        match split {
-            Some((slices, slice)) if (cin * k * k).div_ceil(4 * kernel.wx as usize) < 65_536 => {
-                launch_weight_grad(into_contiguous(x), into_contiguous(dy), cout, k, load, slices, slice, kernel)
-            }
-            _ => reference::load_conv2d_weight_backward::<Self>(x, weight, dy, load),
+        let [_, _, ho, wo] = dy.shape().dims::<4>();
+        match usable.then(|| weight_grad_slices(b, ho * wo, cout, cin * k * k, &kernel)).flatten() {
+            Some((slices, slice)) => launch_weight_grad(into_contiguous(x), into_contiguous(dy), cout, k, load, slices, slice, kernel),
+            None => reference::load_conv2d_weight_backward::<Self>(x, weight, dy, load),
         }
     }
 }
