@@ -363,6 +363,7 @@ fn shipped_styles_are_listed_and_the_default_stylizes() {
         "composition-vii-light",
         "composition-vii",
         "woman-with-hat-light",
+        "woman-with-hat",
     ] {
         assert!(listing.lines().any(|l| l.split_whitespace().next() == Some(name)), "{name} missing: {listing}");
     }

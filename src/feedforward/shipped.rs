@@ -49,6 +49,7 @@ pub static SHIPPED: &[Shipped] = &[
     shipped!("starry-night-light", "The Starry Night, Vincent van Gogh (1889), public domain: the training recipe, light network"),
     shipped!("starry-night", "The Starry Night, Vincent van Gogh (1889), public domain: the training recipe, full network (starry-night-light widened and trained on)"),
     shipped!("woman-with-hat-light", "Woman with a Hat, Henri Matisse (1905), public domain: the training recipe, light network"),
+    shipped!("woman-with-hat", "Woman with a Hat, Henri Matisse (1905), public domain: the training recipe, full network (woman-with-hat-light widened and trained on)"),
 ];
 
 /// A shipped style by name, or a network file / ml5 folder by path.
