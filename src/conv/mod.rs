@@ -69,27 +69,40 @@ impl ConvLoad {
     }
 }
 
-#[backend_extension(Cube, Flex, NdArray, Autodiff)]
+/// The output shape of [`ConvOps::load_conv2d`] (what burn's fusion records before the kernel runs).
+#[cfg(feature = "fusion")]
+fn load_conv2d_shape(x: &Shape, weight: &Shape, load: &ConvLoad) -> Shape {
+    let [ho, wo] = load.output_size(x[2], x[3], weight[2]);
+    Shape::new([x[0], weight[0], ho, wo])
+}
+
+// With burn's `fusion` (the crate's `fusion` feature) each op is also recorded lazily on
+// `Fusion<CubeBackend>` and runs the `CubeBackend` implementation when the stream executes.
+#[backend_extension(Cube, Flex, NdArray, Autodiff, Fusion: cfg(feature = "fusion"))]
 pub trait ConvOps: Backend {
     /// x [b, cin, h, w], weight [cout, cin, k, k], bias [cout] -> [b, cout, ho, wo]: the
     /// convolution of x as `load` reads it.
+    #[fusion(dtype = x, shape = load_conv2d_shape(x, weight, load))]
     fn load_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
         reference::load_conv2d::<Self>(x, weight, bias, load)
     }
 
     /// The weight gradient of [`ConvOps::load_conv2d`]: x [b, cin, h, w] as `load` reads it and
     /// the output gradient dy [b, cout, ho, wo] -> [cout, cin, k, k] (the shape of `weight`).
+    #[fusion(dtype = x, shape = weight)]
     fn load_conv2d_weight_backward(x: FloatTensor<Self>, weight: FloatTensor<Self>, dy: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
         reference::load_conv2d_weight_backward::<Self>(x, weight, dy, load)
     }
 
     /// The rest of a normalised layer: instance norm of x [b, c, h, w] (biased variance), then the
     /// affine scale, shift [c], then ReLU if `relu`.
+    #[fusion(dtype = x, shape = x)]
     fn instance_norm_layer(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, relu: bool, eps: f32) -> FloatTensor<Self> {
         reference::instance_norm_layer::<Self>(x, scale, shift, None, relu, eps)
     }
 
     /// The end of a residual block: instance norm of x, the affine, then + skip [b, c, h, w].
+    #[fusion(dtype = x, shape = x)]
     fn instance_norm_residual(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, skip: FloatTensor<Self>, eps: f32) -> FloatTensor<Self> {
         reference::instance_norm_layer::<Self>(x, scale, shift, Some(skip), false, eps)
     }

@@ -1,10 +1,9 @@
-//! The wgpu (`Cube`) implementation of [`ConvOps`]: launches `shaders/conv2d.wgsl`, and falls back
+//! The wgpu (`CubeBackend`; under burn's fusion, wrapped by the generated `Fusion` one) implementation of [`ConvOps`]: launches `shaders/conv2d.wgsl`, and falls back
 //! to the reference ops where WGSL cannot run (another compiler, non-f32 data, huge tensors).
 
-use burn::backend::Cube;
 use burn::backend::TensorMetadata;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::wgpu::{CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
+use burn::backend::wgpu::{CubeBackend, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
 use burn::cubecl::CubeDim;
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::{CubeCount, KernelArguments, MetadataBindingInfo};
@@ -235,7 +234,7 @@ fn launch_weight_grad(x: CubeTensor, dy: CubeTensor, cout: usize, k: usize, load
     let groups = CubeCount::Static(kk.div_ceil(4 * kernel.wx as usize) as u32, cout.div_ceil(4 * kernel.wy as usize) as u32, (b * slices) as u32);
     count_launch();
     x.client.launch(Box::new(SourceKernel::new(kernel, CubeDim::new_2d(kernel.wx, kernel.wy))), groups, args);
-    sum_rows::<Cube>(partial, Shape::new([cout, cin, k, k]))
+    sum_rows::<CubeBackend>(partial, Shape::new([cout, cin, k, k]))
 }
 
 /// The sum of a [rows, n] tensor's rows, reshaped to `shape` (n elements).
@@ -315,7 +314,7 @@ fn launch_instance_norm(x: CubeTensor, scale: CubeTensor, shift: CubeTensor, ski
     out
 }
 
-impl ConvOps for Cube {
+impl ConvOps for CubeBackend {
     fn instance_norm_layer(x: FloatTensor<Self>, scale: FloatTensor<Self>, shift: FloatTensor<Self>, relu: bool, eps: f32) -> FloatTensor<Self> {
         if ![&x, &scale, &shift].iter().all(|t| runs_wgsl(t) && fits_u32(t)) {
             return reference::instance_norm_layer::<Self>(x, scale, shift, None, relu, eps);

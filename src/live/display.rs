@@ -36,7 +36,11 @@ impl GpuImage {
         if b != 1 || c != 3 {
             return Err(Error::Display(format!("expected a [1, 3, h, w] image, got [{b}, {c}, {h}, {w}]")));
         }
-        let t: CubeTensor = image.try_into_primitive::<Cube>().map_err(|e| Error::Display(format!("not a wgpu tensor: {e:?}")))?;
+        let t = image.try_into_primitive::<Cube>().map_err(|e| Error::Display(format!("not a wgpu tensor: {e:?}")))?;
+        // Under burn's fusion the primitive is a lazy tensor: run its stream for the buffer.
+        #[cfg(feature = "fusion")]
+        let t = t.client.clone().resolve_tensor_float::<burn::backend::wgpu::CubeBackend>(t);
+        let t: CubeTensor = t;
         if t.dtype != DType::F32 || !t.client.name().starts_with("wgpu") {
             return Err(Error::Display(format!("not an f32 wgpu tensor ({:?} on {})", t.dtype, t.client.name())));
         }

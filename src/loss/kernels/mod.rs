@@ -26,23 +26,43 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, NdArray, backend_extension};
 use burn::backend::TensorMetadata;
 use burn::tensor::{Shape, Tensor};
+#[cfg(feature = "fusion")]
+use burn::backend::fusion::custom::TensorSpec;
 
-#[backend_extension(Cube, Flex, NdArray, Autodiff)]
+/// The shape of a Gram matrix of features [b, c, h, w]: [b, c, c].
+#[cfg(feature = "fusion")]
+fn gram_shape(x: &Shape) -> Shape {
+    Shape::new([x[0], x[1], x[1]])
+}
+
+/// The outputs of [`StyleOps::style_loss_sym`] as burn's fusion records them: the loss [1] and S [b, c, c].
+#[cfg(feature = "fusion")]
+fn style_loss_sym_outputs(x: &TensorSpec, _a: &TensorSpec, _scale: &f32) -> (TensorSpec, TensorSpec) {
+    (TensorSpec::new(Shape::new([1]), x.dtype), TensorSpec::new(gram_shape(&x.shape), x.dtype))
+}
+
+// With burn's `fusion` (the crate's `fusion` feature) each op is also recorded lazily on
+// `Fusion<CubeBackend>` and runs the `CubeBackend` implementation when the stream executes.
+#[backend_extension(Cube, Flex, NdArray, Autodiff, Fusion: cfg(feature = "fusion"))]
 pub trait StyleOps: Backend {
     /// Features [b, c, h, w] -> Gram matrices [b, c, c] = F·Fᵀ / (c·h·w).
+    #[fusion(dtype = x, shape = gram_shape(x))]
     fn gram(x: FloatTensor<Self>) -> FloatTensor<Self> {
         reference::gram::<Self>(x)
     }
     /// scale · Σ(G(x) − A)², shape [1].
+    #[fusion(dtype = x, shape = Shape::new([1]))]
     fn style_loss(x: FloatTensor<Self>, a: FloatTensor<Self>, scale: f32) -> FloatTensor<Self> {
         reference::style_loss::<Self>(x, a, scale)
     }
     /// (scale · Σ(G(x) − A)² with shape [1], S = (G − A) + (G − A)ᵀ): the loss and the [b, c, c]
     /// matrix its gradient is made of (dL/dF = scale · 2 S F / (c·h·w)).
+    #[fusion(meta = style_loss_sym_outputs)]
     fn style_loss_sym(x: FloatTensor<Self>, a: FloatTensor<Self>, scale: f32) -> (FloatTensor<Self>, FloatTensor<Self>) {
         reference::style_loss_sym::<Self>(x, a, scale)
     }
     /// scale · Σ(x − p)², shape [1].
+    #[fusion(dtype = x, shape = Shape::new([1]))]
     fn content_loss(x: FloatTensor<Self>, p: FloatTensor<Self>, scale: f32) -> FloatTensor<Self> {
         reference::content_loss::<Self>(x, p, scale)
     }

@@ -1,11 +1,10 @@
-//! The wgpu (`Cube`) implementation: launches the WGSL shaders of `shaders/` ([`crate::wgsl`])
+//! The wgpu (`CubeBackend`; under burn's fusion, wrapped by the generated `Fusion` one) implementation: launches the WGSL shaders of `shaders/` ([`crate::wgsl`])
 //! through cubecl's client, and falls back to the reference ops where WGSL
 //! cannot run (another compiler, non-f32 data).
 
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::wgpu::{CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
-use burn::backend::Cube;
+use burn::backend::wgpu::{CubeBackend, CubeTensor, KernelSource, SourceKernel, SourceTemplate, into_contiguous};
 use burn::cubecl::prelude::KernelId;
 use burn::cubecl::server::{CubeCount, KernelArguments, MetadataBindingInfo};
 use burn::cubecl::CubeDim;
@@ -180,7 +179,7 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
     );
     if splits == 1 {
         // Fused (with a target) or a plain Gram matrix.
-        return (matrix.map(|m| Cube::float_reshape(m, Shape::new([b, c, c]))), parts.map(Cube::float_sum));
+        return (matrix.map(|m| CubeBackend::float_reshape(m, Shape::new([b, c, c]))), parts.map(CubeBackend::float_sum));
     }
 
     // Split over k: one finishing pass sums the partials and, with a target, computes the loss
@@ -212,7 +211,7 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
         .with_info(MetadataBindingInfo::custom(info));
     count_launch();
     client.launch(Box::new(SourceKernel::new(GRAM_FINISH, CubeDim::new_1d(REDUCE_WG))), CubeCount::Static(groups as u32, 1, 1), args);
-    (result, loss_parts.map(Cube::float_sum))
+    (result, loss_parts.map(CubeBackend::float_sum))
 }
 
 /// scale·Σ(x − y)², shape [1].
@@ -229,10 +228,10 @@ fn launch_sq_diff_sum(x: CubeTensor, y: CubeTensor, scale: f32) -> CubeTensor {
         .with_info(MetadataBindingInfo::custom(info));
     count_launch();
     x.client.launch(Box::new(SourceKernel::new(SQ_DIFF_SUM, CubeDim::new_1d(REDUCE_WG))), CubeCount::Static(groups as u32, 1, 1), args);
-    Cube::float_sum(parts)
+    CubeBackend::float_sum(parts)
 }
 
-impl StyleOps for Cube {
+impl StyleOps for CubeBackend {
     fn gram(x: FloatTensor<Self>) -> FloatTensor<Self> {
         if !runs_wgsl(&x) || !fits_u32(&x) {
             return reference::gram::<Self>(x);
