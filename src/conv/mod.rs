@@ -67,13 +67,13 @@ impl ConvLoad {
         let (vh, vw) = (h * self.upsample + t + b, w * self.upsample + l + r);
         [(vh - k) / self.stride + 1, (vw - k) / self.stride + 1]
     }
-}
 
-/// The output shape of [`ConvOps::load_conv2d`] (what burn's fusion records before the kernel runs).
-#[cfg(feature = "fusion")]
-fn load_conv2d_shape(x: &Shape, weight: &Shape, load: &ConvLoad) -> Shape {
-    let [ho, wo] = load.output_size(x[2], x[3], weight[2]);
-    Shape::new([x[0], weight[0], ho, wo])
+    /// The output shape [b, cout, ho, wo] of the convolution of x [b, cin, h, w] with weight
+    /// [cout, cin, k, k] read this way (also what burn's fusion records before a kernel runs).
+    pub fn output_shape(&self, x: &Shape, weight: &Shape) -> Shape {
+        let [ho, wo] = self.output_size(x[2], x[3], weight[2]);
+        Shape::new([x[0], weight[0], ho, wo])
+    }
 }
 
 // With burn's `fusion` (the crate's `fusion` feature) each op is also recorded lazily on
@@ -82,7 +82,7 @@ fn load_conv2d_shape(x: &Shape, weight: &Shape, load: &ConvLoad) -> Shape {
 pub trait ConvOps: Backend {
     /// x [b, cin, h, w], weight [cout, cin, k, k], bias [cout] -> [b, cout, ho, wo]: the
     /// convolution of x as `load` reads it.
-    #[fusion(dtype = x, shape = load_conv2d_shape(x, weight, load))]
+    #[fusion(dtype = x, shape = load.output_shape(x, weight))]
     fn load_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
         reference::load_conv2d::<Self>(x, weight, bias, load)
     }

@@ -1,5 +1,7 @@
-//! The wgpu (`CubeBackend`; under burn's fusion, wrapped by the generated `Fusion` one) implementation of [`ConvOps`]: launches `shaders/conv2d.wgsl`, and falls back
-//! to the reference ops where WGSL cannot run (another compiler, non-f32 data, huge tensors).
+//! The wgpu (`CubeBackend`; under burn's fusion wrapped by the generated `Fusion` one)
+//! implementation of [`ConvOps`]: launches `shaders/conv2d.wgsl` and `conv2d_weight_grad.wgsl`,
+//! and falls back to the reference ops where WGSL cannot run (another compiler, non-f32 data,
+//! huge tensors).
 
 use burn::backend::TensorMetadata;
 use burn::backend::tensor::FloatTensor;
@@ -130,8 +132,8 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
     let (x, weight, bias) = (into_contiguous(x), into_contiguous(weight), into_contiguous(bias));
     let [b, cin, h, w] = x.shape().dims::<4>();
     let [cout, _, k, _] = weight.shape().dims::<4>();
-    let [ho, wo] = load.output_size(h, w, k);
-    let out = empty_f32(&x, Shape::new([b, cout, ho, wo]));
+    let out = empty_f32(&x, load.output_shape(&x.shape(), &weight.shape()));
+    let [_, _, ho, wo] = out.shape().dims::<4>();
     let tile = ConvTile::for_channels(cout);
     let kernel = ConvKernel { tile, load: LoadConsts::new(k, &load) };
     let info = load_params([b, cin, h, w], cout, k, &load, 0, 0);

@@ -30,8 +30,7 @@ use burn::tensor::{Shape, Tensor};
 use burn::backend::fusion::custom::TensorSpec;
 
 /// The shape of a Gram matrix of features [b, c, h, w]: [b, c, c].
-#[cfg(feature = "fusion")]
-fn gram_shape(x: &Shape) -> Shape {
+pub(crate) fn gram_shape(x: &Shape) -> Shape {
     Shape::new([x[0], x[1], x[1]])
 }
 

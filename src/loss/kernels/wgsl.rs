@@ -1,6 +1,6 @@
-//! The wgpu (`CubeBackend`; under burn's fusion, wrapped by the generated `Fusion` one) implementation: launches the WGSL shaders of `shaders/` ([`crate::wgsl`])
-//! through cubecl's client, and falls back to the reference ops where WGSL
-//! cannot run (another compiler, non-f32 data).
+//! The wgpu (`CubeBackend`; under burn's fusion wrapped by the generated `Fusion` one)
+//! implementation: launches the WGSL shaders of `shaders/` ([`crate::wgsl`]) through cubecl's
+//! client, and falls back to the reference ops where WGSL cannot run (another compiler, non-f32 data).
 
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
@@ -11,7 +11,7 @@ use burn::cubecl::CubeDim;
 use burn::backend::TensorMetadata;
 use burn::tensor::Shape;
 
-use super::{StyleOps, reference};
+use super::{StyleOps, gram_shape, reference};
 use crate::wgsl::{GRAM_FINISH_WGSL, GRAM_WGSL, REDUCE_WGSL, SQ_DIFF_SUM_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Output tile side of the Gram kernel (16 × 16 invocations, 4 × 4 outputs each: 256
@@ -127,7 +127,8 @@ enum GramOut {
 /// [1] tensor. Returns ([b, c, c] as `out` asks, or None; the loss).
 fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -> (Option<CubeTensor>, Option<CubeTensor>) {
     let x = into_contiguous(x);
-    let [b, c, h, w] = x.shape().dims::<4>();
+    let x_shape = x.shape();
+    let [b, c, h, w] = x_shape.dims::<4>();
     let k = h * w;
     let tiles = c.div_ceil(BLOCK as usize);
     let policy = split_policy();
@@ -179,7 +180,7 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
     );
     if splits == 1 {
         // Fused (with a target) or a plain Gram matrix.
-        return (matrix.map(|m| CubeBackend::float_reshape(m, Shape::new([b, c, c]))), parts.map(CubeBackend::float_sum));
+        return (matrix.map(|m| CubeBackend::float_reshape(m, gram_shape(&x_shape))), parts.map(CubeBackend::float_sum));
     }
 
     // Split over k: one finishing pass sums the partials and, with a target, computes the loss
@@ -187,7 +188,7 @@ fn launch_gram(x: CubeTensor, target: Option<(CubeTensor, f32)>, out: GramOut) -
     let partial = matrix.expect("split launches write partials");
     let n = b * c * c;
     let (groups, iters, stride) = reduce_grid(n);
-    let result = (out != GramOut::None).then(|| empty_f32(&x, Shape::new([b, c, c])));
+    let result = (out != GramOut::None).then(|| empty_f32(&x, gram_shape(&x_shape)));
     let loss_parts = target.as_ref().map(|_| empty_f32(&x, Shape::new([groups])));
     let (target_binding, loss_scale) = match &target {
         Some((a, scale)) => (a.handle.clone().binding(), *scale),
