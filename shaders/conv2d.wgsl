@@ -7,10 +7,13 @@
 //   A[m][k] = V[ci][oy · stride + ky][ox · stride + kx] and V is the virtual input: x upsampled
 //             by `up` (1 or 2), then padded by (top, left) before and whatever is left after;
 //   B[k][n] = w[n][k]       (weights [cout][cin][ks][ks], row-major: k is contiguous).
-// A workgroup of WX × WY invocations computes a tile of TM = 4·WY pixels × TN = 4·WX channels for
-// one image; invocation (lx, ly) owns pixels 4·ly .. 4·ly + 3 and channels 4·lx .. 4·lx + 3 in four
-// vec4 registers. k is walked in chunks of TK staged through workgroup memory, k-major, so each
-// step loads one vec4 of pixels and one vec4 of channels and does four vec4 multiply-adds.
+// A workgroup of WX × WY invocations computes a tile of TM = 8·WY pixels × TN = 8·WX channels for
+// one image. Invocation (lx, ly) owns two groups of 4 pixels (groups ly and ly + WY of the tile)
+// × two groups of 4 channels (groups lx and lx + WX): 64 outputs in sixteen vec4 registers. k is
+// walked in chunks of TK staged through workgroup memory, k-major, so each step reads two vec4
+// of pixels and two vec4 of channels and does sixteen vec4 multiply-adds (four per value read:
+// on a CPU adapter every per-invocation read of workgroup memory is a gather, so the count of
+// multiply-adds per read sets the speed; a GPU gets the same reuse in registers).
 // Browser limits respected: at most 256 invocations, at most 16 KiB of workgroup memory, f32,
 // no subgroups.
 
@@ -18,8 +21,10 @@ const WX: u32 = {{ wx }}u;   // invocations along channels
 const WY: u32 = {{ wy }}u;   // invocations along pixels
 const TK: u32 = {{ tk }}u;   // k per staged chunk
 const NT: u32 = {{ threads }}u;  // WX * WY
-const TM: u32 = {{ tm }}u;   // 4 * WY
-const TN: u32 = {{ tn }}u;   // 4 * WX
+const TM: u32 = {{ tm }}u;   // 8 * WY
+const TN: u32 = {{ tn }}u;   // 8 * WX
+const AG: u32 = {{ ag }}u;   // TM / 4: vec4 groups of pixels per k
+const BG: u32 = {{ bg }}u;   // TN / 4: vec4 groups of channels per k
 const A_LOADS: u32 = {{ a_loads }}u; // ceil(TK * TM / NT)
 const B_LOADS: u32 = {{ b_loads }}u; // ceil(TK * TN / NT)
 // The layer's shape of load, fixed per pipeline so the index arithmetic divides by constants and
@@ -36,8 +41,8 @@ const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> prm: Params;
 
-var<workgroup> a_s: array<vec4<f32>, {{ a_staged }}>; // [TK][WY]: a_s[k * WY + m / 4][m % 4]
-var<workgroup> b_s: array<vec4<f32>, {{ b_staged }}>; // [TK][WX]: b_s[k * WX + n / 4][n % 4]
+var<workgroup> a_s: array<vec4<f32>, {{ a_staged }}>; // [TK][AG]: a_s[k * AG + m / 4][m % 4]
+var<workgroup> b_s: array<vec4<f32>, {{ b_staged }}>; // [TK][BG]: b_s[k * BG + n / 4][n % 4]
 
 // A[m][k] for the pixel whose window starts at row y0, column x0 of the virtual input (y0 is
 // -1000000 for a pixel past the end): zero outside the matrix.
@@ -48,8 +53,8 @@ fn load_a(img_base: u32, y0: i32, x0: i32, k: u32) -> f32 {
     return tap(img_base, y0, x0, k);
 }
 
-// This invocation's outputs: pixels m_first .. m_first + 3, channels n_first .. n_first + 3, one
-// pixel per accumulator (plus the bias).
+// Sixteen of this invocation's outputs: pixels m_first .. m_first + 3, channels n_first .. n_first + 3,
+// one pixel per accumulator (plus the bias).
 fn store(img: u32, m_first: u32, n_first: u32, acc0: vec4<f32>, acc1: vec4<f32>, acc2: vec4<f32>, acc3: vec4<f32>) {
     let m_total = prm.ho * prm.wo;
     let out_base = img * prm.cout * m_total;
@@ -90,10 +95,16 @@ fn main(
     let img_base = img * prm.cin * prm.h * prm.w;
     let lx = lid.x;
     let ly = lid.y;
-    var acc0 = vec4<f32>(0.0); // pixel 4·ly + 0, channels 4·lx .. 4·lx + 3
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    // c<p><g>: pixel p of this invocation's eight (0-3: group ly, 4-7: group ly + WY), channels of
+    // group g (0: lx, 1: lx + WX), one vec4 over the group's four channels.
+    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
+    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0);
+    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0);
+    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0);
+    var c40 = vec4<f32>(0.0); var c41 = vec4<f32>(0.0);
+    var c50 = vec4<f32>(0.0); var c51 = vec4<f32>(0.0);
+    var c60 = vec4<f32>(0.0); var c61 = vec4<f32>(0.0);
+    var c70 = vec4<f32>(0.0); var c71 = vec4<f32>(0.0);
     // Each of this invocation's A loads is at a fixed pixel (and k offset) in every chunk: the
     // pixel's window origin is worked out once.
     var y0s: array<i32, A_LOADS>;
@@ -112,7 +123,7 @@ fn main(
             if (e < TK * TM) {
                 let kl = e / TM;
                 let ml = e % TM;
-                a_s[kl * WY + ml / 4u][ml % 4u] = load_a(img_base, y0s[t], x0s[t], k0 + kl);
+                a_s[kl * AG + ml / 4u][ml % 4u] = load_a(img_base, y0s[t], x0s[t], k0 + kl);
             }
         }
         // B: k fastest, so neighbouring invocations read one weight row's neighbouring values.
@@ -122,19 +133,32 @@ fn main(
                 let nl = e / TK;
                 let kl = e % TK;
                 let k = k0 + kl;
-                b_s[kl * WX + nl / 4u][nl % 4u] = select(0.0, weight(n0 + nl, k), k < prm.kk);
+                b_s[kl * BG + nl / 4u][nl % 4u] = select(0.0, weight(n0 + nl, k), k < prm.kk);
             }
         }
         workgroupBarrier();
         for (var kl = 0u; kl < TK; kl = kl + 1u) {
-            let a = a_s[kl * WY + ly];
-            let b = b_s[kl * WX + lx];
-            acc0 = acc0 + a.x * b;
-            acc1 = acc1 + a.y * b;
-            acc2 = acc2 + a.z * b;
-            acc3 = acc3 + a.w * b;
+            let a0 = a_s[kl * AG + ly];
+            let a1 = a_s[kl * AG + ly + WY];
+            let b0 = b_s[kl * BG + lx];
+            let b1 = b_s[kl * BG + lx + WX];
+            c00 = c00 + a0.x * b0; c01 = c01 + a0.x * b1;
+            c10 = c10 + a0.y * b0; c11 = c11 + a0.y * b1;
+            c20 = c20 + a0.z * b0; c21 = c21 + a0.z * b1;
+            c30 = c30 + a0.w * b0; c31 = c31 + a0.w * b1;
+            c40 = c40 + a1.x * b0; c41 = c41 + a1.x * b1;
+            c50 = c50 + a1.y * b0; c51 = c51 + a1.y * b1;
+            c60 = c60 + a1.z * b0; c61 = c61 + a1.z * b1;
+            c70 = c70 + a1.w * b0; c71 = c71 + a1.w * b1;
         }
         workgroupBarrier();
     }
-    store(img, m0 + 4u * ly, n0 + 4u * lx, acc0, acc1, acc2, acc3);
+    let ma = m0 + 4u * ly;
+    let mb = m0 + 4u * (ly + WY);
+    let na = n0 + 4u * lx;
+    let nb = n0 + 4u * (lx + WX);
+    store(img, ma, na, c00, c10, c20, c30);
+    store(img, ma, nb, c01, c11, c21, c31);
+    store(img, mb, na, c40, c50, c60, c70);
+    store(img, mb, nb, c41, c51, c61, c71);
 }

@@ -6,18 +6,21 @@
 // The sum over pixels is long (every pixel of every image), so it is split: workgroup z is
 // (image, slice) and sums the slice's prm.slice_len pixels into its own partial result,
 // partial_sums[z][n][k]; the caller adds the partials. A workgroup of WX × WY invocations computes a tile
-// of TN = 4·WY output channels × TKC = 4·WX values of k; invocation (lx, ly) owns channels
-// 4·ly .. 4·ly + 3 (one vec4 register each, over its four k) and k 4·lx .. 4·lx + 3. Pixels are
-// staged TP at a time through workgroup memory, so each step loads one vec4 of A and one of dY
-// and does four vec4 multiply-adds. Browser limits respected: at most 256 invocations, at most
+// of TN = 8·WY output channels × TKC = 8·WX values of k; invocation (lx, ly) owns two groups of 4
+// channels (groups ly and ly + WY of the tile) × two groups of 4 k (groups lx and lx + WX): 64
+// sums in sixteen vec4 registers (conv2d.wgsl says why eight by eight). Pixels are staged TP at a
+// time through workgroup memory, so each step reads two vec4 of A and two of dY and does sixteen
+// vec4 multiply-adds. Browser limits respected: at most 256 invocations, at most
 // 16 KiB of workgroup memory, f32, no subgroups.
 
 const WX: u32 = {{ wx }}u;   // invocations along k
 const WY: u32 = {{ wy }}u;   // invocations along output channels
 const TP: u32 = {{ tp }}u;   // pixels per staged chunk
 const NT: u32 = {{ threads }}u;  // WX * WY
-const TN: u32 = {{ tn }}u;   // 4 * WY
-const TKC: u32 = {{ tkc }}u; // 4 * WX
+const TN: u32 = {{ tn }}u;   // 8 * WY
+const TKC: u32 = {{ tkc }}u; // 8 * WX
+const AG: u32 = {{ ag }}u;   // TKC / 4: vec4 groups of k per pixel
+const DG: u32 = {{ dg }}u;   // TN / 4: vec4 groups of channels per pixel
 const A_LOADS: u32 = {{ a_loads }}u; // ceil(TP * TKC / NT)
 const D_LOADS: u32 = {{ d_loads }}u; // ceil(TP * TN / NT)
 const KS: u32 = {{ ks }}u;       // kernel side
@@ -31,8 +34,8 @@ const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2
 @group(0) @binding(2) var<storage, read_write> partial_sums: array<f32>;
 @group(0) @binding(3) var<uniform> prm: Params;
 
-var<workgroup> a_s: array<vec4<f32>, {{ a_staged }}>; // [TP][WX]: a_s[p * WX + k / 4][k % 4]
-var<workgroup> d_s: array<vec4<f32>, {{ d_staged }}>; // [TP][WY]: d_s[p * WY + n / 4][n % 4]
+var<workgroup> a_s: array<vec4<f32>, {{ a_staged }}>; // [TP][AG]: a_s[p * AG + k / 4][k % 4]
+var<workgroup> d_s: array<vec4<f32>, {{ d_staged }}>; // [TP][DG]: d_s[p * DG + n / 4][n % 4]
 
 // A[m][k] of the image at img_base (zero past the matrix).
 fn load_a(img_base: u32, m: u32, k: u32) -> f32 {
@@ -42,6 +45,19 @@ fn load_a(img_base: u32, m: u32, k: u32) -> f32 {
     let y0 = i32((m / prm.wo) * STRIDE) - i32(prm.top);
     let x0 = i32((m % prm.wo) * STRIDE) - i32(prm.left);
     return tap(img_base, y0, x0, k);
+}
+
+// Partial sum z's values for channel n, k k_first .. k_first + 3 (those inside the result).
+fn store(z: u32, n: u32, k_first: u32, acc: vec4<f32>) {
+    if (n >= prm.cout) {
+        return;
+    }
+    let row = (z * prm.cout + n) * prm.kk;
+    for (var i = 0u; i < 4u; i = i + 1u) {
+        if (k_first + i < prm.kk) {
+            partial_sums[row + k_first + i] = acc[i];
+        }
+    }
 }
 
 @compute @workgroup_size({{ wx }}, {{ wy }}, 1)
@@ -60,10 +76,16 @@ fn main(
     let dy_base = img * prm.cout * m_total;
     let lx = lid.x;
     let ly = lid.y;
-    var acc0 = vec4<f32>(0.0); // channel 4·ly + 0, k 4·lx .. 4·lx + 3
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    // c<n><g>: channel n of this invocation's eight (0-3: group ly, 4-7: group ly + WY), k of group
+    // g (0: lx, 1: lx + WX), one vec4 over the group's four k.
+    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
+    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0);
+    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0);
+    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0);
+    var c40 = vec4<f32>(0.0); var c41 = vec4<f32>(0.0);
+    var c50 = vec4<f32>(0.0); var c51 = vec4<f32>(0.0);
+    var c60 = vec4<f32>(0.0); var c61 = vec4<f32>(0.0);
+    var c70 = vec4<f32>(0.0); var c71 = vec4<f32>(0.0);
     for (var p0 = m_begin; p0 < m_end; p0 = p0 + TP) {
         // Pixels fastest in both loads, so neighbouring invocations read neighbouring pixels.
         for (var t = 0u; t < A_LOADS; t = t + 1u) {
@@ -72,7 +94,7 @@ fn main(
                 let p = e % TP;
                 let kl = e / TP;
                 let m = p0 + p;
-                a_s[p * WX + kl / 4u][kl % 4u] = select(0.0, load_a(img_base, m, k0 + kl), m < m_end);
+                a_s[p * AG + kl / 4u][kl % 4u] = select(0.0, load_a(img_base, m, k0 + kl), m < m_end);
             }
         }
         for (var t = 0u; t < D_LOADS; t = t + 1u) {
@@ -83,32 +105,36 @@ fn main(
                 let m = p0 + p;
                 let n = n0 + nl;
                 let ok = m < m_end && n < prm.cout;
-                d_s[p * WY + nl / 4u][nl % 4u] = select(0.0, dy[select(0u, dy_base + n * m_total + m, ok)], ok);
+                d_s[p * DG + nl / 4u][nl % 4u] = select(0.0, dy[select(0u, dy_base + n * m_total + m, ok)], ok);
             }
         }
         workgroupBarrier();
         for (var p = 0u; p < TP; p = p + 1u) {
-            let a = a_s[p * WX + lx];
-            let d = d_s[p * WY + ly];
-            acc0 = acc0 + d.x * a;
-            acc1 = acc1 + d.y * a;
-            acc2 = acc2 + d.z * a;
-            acc3 = acc3 + d.w * a;
+            let a0 = a_s[p * AG + lx];
+            let a1 = a_s[p * AG + lx + WX];
+            let d0 = d_s[p * DG + ly];
+            let d1 = d_s[p * DG + ly + WY];
+            c00 = c00 + d0.x * a0; c01 = c01 + d0.x * a1;
+            c10 = c10 + d0.y * a0; c11 = c11 + d0.y * a1;
+            c20 = c20 + d0.z * a0; c21 = c21 + d0.z * a1;
+            c30 = c30 + d0.w * a0; c31 = c31 + d0.w * a1;
+            c40 = c40 + d1.x * a0; c41 = c41 + d1.x * a1;
+            c50 = c50 + d1.y * a0; c51 = c51 + d1.y * a1;
+            c60 = c60 + d1.z * a0; c61 = c61 + d1.z * a1;
+            c70 = c70 + d1.w * a0; c71 = c71 + d1.w * a1;
         }
         workgroupBarrier();
     }
-    let k_first = k0 + 4u * lx;
-    for (var j = 0u; j < 4u; j = j + 1u) {
-        let n = n0 + 4u * ly + j;
-        if (n < prm.cout) {
-            var acc = acc0;
-            if (j == 1u) { acc = acc1; } else if (j == 2u) { acc = acc2; } else if (j == 3u) { acc = acc3; }
-            let row = (wid.z * prm.cout + n) * prm.kk;
-            for (var i = 0u; i < 4u; i = i + 1u) {
-                if (k_first + i < prm.kk) {
-                    partial_sums[row + k_first + i] = acc[i];
-                }
-            }
-        }
-    }
+    let ka = k0 + 4u * lx;
+    let kb = k0 + 4u * (lx + WX);
+    let na = n0 + 4u * ly;
+    let nb = n0 + 4u * (ly + WY);
+    store(wid.z, na, ka, c00); store(wid.z, na, kb, c01);
+    store(wid.z, na + 1u, ka, c10); store(wid.z, na + 1u, kb, c11);
+    store(wid.z, na + 2u, ka, c20); store(wid.z, na + 2u, kb, c21);
+    store(wid.z, na + 3u, ka, c30); store(wid.z, na + 3u, kb, c31);
+    store(wid.z, nb, ka, c40); store(wid.z, nb, kb, c41);
+    store(wid.z, nb + 1u, ka, c50); store(wid.z, nb + 1u, kb, c51);
+    store(wid.z, nb + 2u, ka, c60); store(wid.z, nb + 2u, kb, c61);
+    store(wid.z, nb + 3u, ka, c70); store(wid.z, nb + 3u, kb, c71);
 }
