@@ -68,6 +68,11 @@ const handlers = {
     const out = await burnish.stylize(name, new Uint8Array(rgba), width, height, strength, preserveColour);
     return { rgba: out.buffer, width, height, ms: performance.now() - t0, transfer: [out.buffer] };
   },
+  // For the benchmark: the convolution and instance-norm kernels on (the default) or off (burn's ops).
+  async kernels({ on }) {
+    burnish.set_kernels(on);
+    return { on };
+  },
   async optimise(m) {
     if (run) throw new Error('an optimisation is already running');
     if (!vggLoaded) {

@@ -191,6 +191,13 @@ mod browser {
         super::app::stylize_rgba(&stylizer, &rgba, width, height, post).await.map_err(js_err)
     }
 
+    /// Switches burnish's convolution and instance-norm kernels on (the default) or off (burn's
+    /// ops, the path before them), for the benchmark (`web/tests/bench.mjs`).
+    #[wasm_bindgen]
+    pub fn set_kernels(on: bool) {
+        burnish::conv::set_kernels(on);
+    }
+
     /// Parses the VGG19 weights (safetensors bytes) once for the optimisation modes.
     #[wasm_bindgen]
     pub fn load_vgg(bytes: Vec<u8>) -> Result<(), JsValue> {
