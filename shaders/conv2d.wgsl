@@ -33,7 +33,7 @@ const KS: u32 = {{ ks }}u;       // kernel side
 const STRIDE: u32 = {{ stride }}u;
 const UP: u32 = {{ up }}u;       // 1, or 2 for nearest-neighbour upsampling before the padding
 const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
-// Params, source_index and tap: conv_load.wgsl, appended.
+// Params, source_index, tap, Block and add_outer: conv_load.wgsl, appended.
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> wt: array<f32>;
@@ -95,16 +95,9 @@ fn main(
     let img_base = img * prm.cin * prm.h * prm.w;
     let lx = lid.x;
     let ly = lid.y;
-    // c<p><g>: pixel p of this invocation's eight (0-3: group ly, 4-7: group ly + WY), channels of
-    // group g (0: lx, 1: lx + WX), one vec4 over the group's four channels.
-    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
-    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0);
-    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0);
-    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0);
-    var c40 = vec4<f32>(0.0); var c41 = vec4<f32>(0.0);
-    var c50 = vec4<f32>(0.0); var c51 = vec4<f32>(0.0);
-    var c60 = vec4<f32>(0.0); var c61 = vec4<f32>(0.0);
-    var c70 = vec4<f32>(0.0); var c71 = vec4<f32>(0.0);
+    // Rows: pixel r of this invocation's eight (0-3: group ly, 4-7: group ly + WY); column groups:
+    // channels of group lx (0) and lx + WX (1).
+    var c = Block();
     // Each of this invocation's A loads is at a fixed pixel (and k offset) in every chunk: the
     // pixel's window origin is worked out once.
     var y0s: array<i32, A_LOADS>;
@@ -142,14 +135,7 @@ fn main(
             let a1 = a_s[kl * AG + ly + WY];
             let b0 = b_s[kl * BG + lx];
             let b1 = b_s[kl * BG + lx + WX];
-            c00 = c00 + a0.x * b0; c01 = c01 + a0.x * b1;
-            c10 = c10 + a0.y * b0; c11 = c11 + a0.y * b1;
-            c20 = c20 + a0.z * b0; c21 = c21 + a0.z * b1;
-            c30 = c30 + a0.w * b0; c31 = c31 + a0.w * b1;
-            c40 = c40 + a1.x * b0; c41 = c41 + a1.x * b1;
-            c50 = c50 + a1.y * b0; c51 = c51 + a1.y * b1;
-            c60 = c60 + a1.z * b0; c61 = c61 + a1.z * b1;
-            c70 = c70 + a1.w * b0; c71 = c71 + a1.w * b1;
+            c = add_outer(c, a0, a1, b0, b1);
         }
         workgroupBarrier();
     }
@@ -157,8 +143,8 @@ fn main(
     let mb = m0 + 4u * (ly + WY);
     let na = n0 + 4u * lx;
     let nb = n0 + 4u * (lx + WX);
-    store(img, ma, na, c00, c10, c20, c30);
-    store(img, ma, nb, c01, c11, c21, c31);
-    store(img, mb, na, c40, c50, c60, c70);
-    store(img, mb, nb, c41, c51, c61, c71);
+    store(img, ma, na, c.c00, c.c10, c.c20, c.c30);
+    store(img, ma, nb, c.c01, c.c11, c.c21, c.c31);
+    store(img, mb, na, c.c40, c.c50, c.c60, c.c70);
+    store(img, mb, nb, c.c41, c.c51, c.c61, c.c71);
 }

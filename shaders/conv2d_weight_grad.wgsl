@@ -27,7 +27,7 @@ const KS: u32 = {{ ks }}u;       // kernel side
 const STRIDE: u32 = {{ stride }}u;
 const UP: u32 = {{ up }}u;       // 1, or 2 for nearest-neighbour upsampling before the padding
 const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
-// Params, source_index and tap: conv_load.wgsl, appended.
+// Params, source_index, tap, Block and add_outer: conv_load.wgsl, appended.
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dy: array<f32>;
@@ -76,16 +76,9 @@ fn main(
     let dy_base = img * prm.cout * m_total;
     let lx = lid.x;
     let ly = lid.y;
-    // c<n><g>: channel n of this invocation's eight (0-3: group ly, 4-7: group ly + WY), k of group
-    // g (0: lx, 1: lx + WX), one vec4 over the group's four k.
-    var c00 = vec4<f32>(0.0); var c01 = vec4<f32>(0.0);
-    var c10 = vec4<f32>(0.0); var c11 = vec4<f32>(0.0);
-    var c20 = vec4<f32>(0.0); var c21 = vec4<f32>(0.0);
-    var c30 = vec4<f32>(0.0); var c31 = vec4<f32>(0.0);
-    var c40 = vec4<f32>(0.0); var c41 = vec4<f32>(0.0);
-    var c50 = vec4<f32>(0.0); var c51 = vec4<f32>(0.0);
-    var c60 = vec4<f32>(0.0); var c61 = vec4<f32>(0.0);
-    var c70 = vec4<f32>(0.0); var c71 = vec4<f32>(0.0);
+    // Rows: channel r of this invocation's eight (0-3: group ly, 4-7: group ly + WY); column
+    // groups: k of group lx (0) and lx + WX (1).
+    var c = Block();
     for (var p0 = m_begin; p0 < m_end; p0 = p0 + TP) {
         // Pixels fastest in both loads, so neighbouring invocations read neighbouring pixels.
         for (var t = 0u; t < A_LOADS; t = t + 1u) {
@@ -114,14 +107,7 @@ fn main(
             let a1 = a_s[p * AG + lx + WX];
             let d0 = d_s[p * DG + ly];
             let d1 = d_s[p * DG + ly + WY];
-            c00 = c00 + d0.x * a0; c01 = c01 + d0.x * a1;
-            c10 = c10 + d0.y * a0; c11 = c11 + d0.y * a1;
-            c20 = c20 + d0.z * a0; c21 = c21 + d0.z * a1;
-            c30 = c30 + d0.w * a0; c31 = c31 + d0.w * a1;
-            c40 = c40 + d1.x * a0; c41 = c41 + d1.x * a1;
-            c50 = c50 + d1.y * a0; c51 = c51 + d1.y * a1;
-            c60 = c60 + d1.z * a0; c61 = c61 + d1.z * a1;
-            c70 = c70 + d1.w * a0; c71 = c71 + d1.w * a1;
+            c = add_outer(c, d0, d1, a0, a1);
         }
         workgroupBarrier();
     }
@@ -129,12 +115,12 @@ fn main(
     let kb = k0 + 4u * (lx + WX);
     let na = n0 + 4u * ly;
     let nb = n0 + 4u * (ly + WY);
-    store(wid.z, na, ka, c00); store(wid.z, na, kb, c01);
-    store(wid.z, na + 1u, ka, c10); store(wid.z, na + 1u, kb, c11);
-    store(wid.z, na + 2u, ka, c20); store(wid.z, na + 2u, kb, c21);
-    store(wid.z, na + 3u, ka, c30); store(wid.z, na + 3u, kb, c31);
-    store(wid.z, nb, ka, c40); store(wid.z, nb, kb, c41);
-    store(wid.z, nb + 1u, ka, c50); store(wid.z, nb + 1u, kb, c51);
-    store(wid.z, nb + 2u, ka, c60); store(wid.z, nb + 2u, kb, c61);
-    store(wid.z, nb + 3u, ka, c70); store(wid.z, nb + 3u, kb, c71);
+    store(wid.z, na, ka, c.c00); store(wid.z, na, kb, c.c01);
+    store(wid.z, na + 1u, ka, c.c10); store(wid.z, na + 1u, kb, c.c11);
+    store(wid.z, na + 2u, ka, c.c20); store(wid.z, na + 2u, kb, c.c21);
+    store(wid.z, na + 3u, ka, c.c30); store(wid.z, na + 3u, kb, c.c31);
+    store(wid.z, nb, ka, c.c40); store(wid.z, nb, kb, c.c41);
+    store(wid.z, nb + 1u, ka, c.c50); store(wid.z, nb + 1u, kb, c.c51);
+    store(wid.z, nb + 2u, ka, c.c60); store(wid.z, nb + 2u, kb, c.c61);
+    store(wid.z, nb + 3u, ka, c.c70); store(wid.z, nb + 3u, kb, c.c71);
 }

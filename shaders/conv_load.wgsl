@@ -1,5 +1,6 @@
 // What both convolution kernels (conv2d.wgsl, conv2d_weight_grad.wgsl) share, appended to each:
-// the layer's parameters and the folded load (padding and nearest upsampling as index arithmetic).
+// the layer's parameters, the folded load (padding and nearest upsampling as index arithmetic) and
+// the 8 × 8 block of outputs each invocation accumulates.
 // Each kernel declares the constants KS, UP, MODE, the input `x` and the uniform `prm`.
 
 struct Params {
@@ -44,4 +45,32 @@ fn tap(img_base: u32, y0: i32, x0: i32, k: u32) -> f32 {
         return 0.0;
     }
     return x[img_base + (ci * prm.h + u32(iy)) * prm.w + u32(ix)];
+}
+
+// One invocation's 8 × 8 outputs in sixteen vec4 registers: c<r><g> is row r (0-7) and the four
+// columns of group g (0 or 1). Rows 0-3 and 4-7 are the invocation's two groups of four rows.
+struct Block {
+    c00: vec4<f32>, c01: vec4<f32>,
+    c10: vec4<f32>, c11: vec4<f32>,
+    c20: vec4<f32>, c21: vec4<f32>,
+    c30: vec4<f32>, c31: vec4<f32>,
+    c40: vec4<f32>, c41: vec4<f32>,
+    c50: vec4<f32>, c51: vec4<f32>,
+    c60: vec4<f32>, c61: vec4<f32>,
+    c70: vec4<f32>, c71: vec4<f32>,
+}
+
+// block + the outer product of rows (u0: rows 0-3, u1: rows 4-7) and columns (v0: group 0, v1:
+// group 1): sixteen vec4 multiply-adds, four per value the caller read from workgroup memory.
+fn add_outer(block: Block, u0: vec4<f32>, u1: vec4<f32>, v0: vec4<f32>, v1: vec4<f32>) -> Block {
+    var o = block;
+    o.c00 = o.c00 + u0.x * v0; o.c01 = o.c01 + u0.x * v1;
+    o.c10 = o.c10 + u0.y * v0; o.c11 = o.c11 + u0.y * v1;
+    o.c20 = o.c20 + u0.z * v0; o.c21 = o.c21 + u0.z * v1;
+    o.c30 = o.c30 + u0.w * v0; o.c31 = o.c31 + u0.w * v1;
+    o.c40 = o.c40 + u1.x * v0; o.c41 = o.c41 + u1.x * v1;
+    o.c50 = o.c50 + u1.y * v0; o.c51 = o.c51 + u1.y * v1;
+    o.c60 = o.c60 + u1.z * v0; o.c61 = o.c61 + u1.z * v1;
+    o.c70 = o.c70 + u1.w * v0; o.c71 = o.c71 + u1.w * v1;
+    return o;
 }

@@ -484,13 +484,15 @@ fn train_init_with_a_wider_width_widens_the_network_first() {
 fn a_second_gpu_run_reuses_the_autotune_results_from_any_directory() {
     // cubecl's autotune results live in the user cache directory ($XDG_CACHE_HOME/cubecl), not
     // beside the working directory: the first wgpu run tunes burn's kernels (cubecl's log says
-    // "Tuning:"), a second run from another directory finds every result and tunes nothing.
+    // "Tuning:"), a second run from another directory finds every result and tunes nothing. A
+    // tiny Gatys transfer (what `burnish demo` runs): its reductions and matrix products are
+    // burn's, autotuned, while a stylized photo now runs only burnish's kernels and tunes nothing.
     if common::wgpu_device().is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
-    let photo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/city_96x64.png");
+    let (content, style) = (asset("bunny.jpg"), asset("starry_night.jpg"));
     let mut logs = Vec::new();
     for (i, cwd) in [dir.path().to_path_buf(), std::env::temp_dir()].into_iter().enumerate() {
         let log = dir.path().join(format!("cubecl-{i}.log"));
@@ -498,7 +500,8 @@ fn a_second_gpu_run_reuses_the_autotune_results_from_any_directory() {
             .current_dir(&cwd)
             .env("XDG_CACHE_HOME", &cache)
             .env("CUBECL_DEBUG_LOG", &log)
-            .args(["stylize", s(&photo), "-o", s(&dir.path().join(format!("out{i}.png"))), "--device", "wgpu", "--quiet"])
+            .args(["transfer", &content, &style, "-o", s(&dir.path().join(format!("out{i}.png"))), "--size", "32", "--evaluations", "2"])
+            .args(["--device", "wgpu", "--quiet"])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

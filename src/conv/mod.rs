@@ -4,7 +4,8 @@
 //!
 //! - on the wgpu backend (`Cube`, WGSL compiler) the op launches `shaders/conv2d.wgsl`, an
 //!   implicit GEMM that reads the padded, upsampled input through index arithmetic instead of
-//!   materialising it;
+//!   materialising it (`shaders/conv2d_few.wgsl`, a direct convolution with the same load, for
+//!   ≤ 4 output channels at stride 1);
 //! - on every other backend the trait's default body runs the reference twin in [`reference`]
 //!   (burn's upsample, pad and convolution), which is also what the tests compare against;
 //! - under autodiff, the backward pass runs the input gradient of a stride-1 convolution through

@@ -1,6 +1,6 @@
 //! The wgpu (`CubeBackend`; under burn's fusion wrapped by the generated `Fusion` one)
-//! implementation of [`ConvOps`]: launches `shaders/conv2d.wgsl` and `conv2d_weight_grad.wgsl`,
-//! and falls back to the reference ops where WGSL cannot run (another compiler, non-f32 data,
+//! implementation of [`ConvOps`]: launches `shaders/conv2d.wgsl` (`conv2d_few.wgsl` for ≤ 4
+//! output channels) and `conv2d_weight_grad.wgsl`, and falls back to the reference ops where WGSL cannot run (another compiler, non-f32 data,
 //! huge tensors).
 
 use burn::backend::TensorMetadata;
@@ -12,10 +12,10 @@ use burn::cubecl::server::{CubeCount, KernelArguments, MetadataBindingInfo};
 use burn::tensor::Shape;
 
 use super::{ConvLoad, ConvOps, PadKind, reference};
-use crate::wgsl::{CONV_LOAD_WGSL, CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
+use crate::wgsl::{CONV_LOAD_WGSL, CONV2D_FEW_WGSL, CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Part of the kernel ids: bump when the shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 4;
+const SHADER_VERSION: u32 = 5;
 
 /// A workgroup's shape: `wx` × `wy` invocations, each 8 pixels × 8 channels, so a tile of
 /// 8·wy pixels × 8·wx channels; `tk` values of k staged per barrier.
@@ -141,14 +141,14 @@ fn kernel_covers(load: &ConvLoad, h: usize, w: usize, k: usize) -> bool {
     reflect_ok && matches!(load.upsample, 1 | 2) && load.stride >= 1 && vh + t + b >= k && vw + l + r >= k
 }
 
+/// The forward: `shaders/conv2d.wgsl`, or `conv2d_few.wgsl` for ≤ 4 output channels (stride 1).
 fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -> CubeTensor {
     let (x, weight, bias) = (into_contiguous(x), into_contiguous(weight), into_contiguous(bias));
     let [b, cin, h, w] = x.shape().dims::<4>();
     let [cout, _, k, _] = weight.shape().dims::<4>();
     let out = empty_f32(&x, load.output_shape(&x.shape(), &weight.shape()));
     let [_, _, ho, wo] = out.shape().dims::<4>();
-    let tile = ConvTile::for_channels(cout);
-    let kernel = ConvKernel { tile, load: LoadConsts::new(k, &load) };
+    let consts = LoadConsts::new(k, &load);
     let info = load_params([b, cin, h, w], cout, k, &load, 0, 0);
     let args = KernelArguments::new()
         .with_buffer(x.handle.clone().binding())
@@ -156,10 +156,63 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
         .with_buffer(bias.handle.clone().binding())
         .with_buffer(out.handle.clone().binding())
         .with_info(MetadataBindingInfo::custom(info));
-    let groups = CubeCount::Static(cout.div_ceil(tile.tile_n() as usize) as u32, (ho * wo).div_ceil(tile.tile_m() as usize) as u32, b as u32);
     count_launch();
-    x.client.launch(Box::new(SourceKernel::new(kernel, CubeDim::new_2d(tile.wx, tile.wy))), groups, args);
+    if cout <= 4 {
+        let (cols, rows) = (FewChannelKernel::TILE_COLS as usize, FewChannelKernel::TILE_ROWS as usize);
+        let groups = CubeCount::Static(wo.div_ceil(cols) as u32, ho.div_ceil(rows) as u32, b as u32);
+        let kernel = FewChannelKernel { load: consts };
+        x.client.launch(Box::new(SourceKernel::new(kernel, CubeDim::new_2d(8, 8))), groups, args);
+    } else {
+        let tile = ConvTile::for_channels(cout);
+        let groups = CubeCount::Static(cout.div_ceil(tile.tile_n() as usize) as u32, (ho * wo).div_ceil(tile.tile_m() as usize) as u32, b as u32);
+        x.client.launch(Box::new(SourceKernel::new(ConvKernel { tile, load: consts }, CubeDim::new_2d(tile.wx, tile.wy))), groups, args);
+    }
     out
+}
+
+/// The pipeline for ≤ 4 output channels at stride 1 (`shaders/conv2d_few.wgsl`): 8 × 8
+/// invocations, each [`FewChannelKernel::PX`] pixels of one row × the channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FewChannelKernel {
+    load: LoadConsts,
+}
+
+impl FewChannelKernel {
+    /// Output pixels per invocation, along a row (as in the shader).
+    const PX: u32 = 8;
+    /// Output columns and rows per workgroup of 8 × 8 invocations.
+    const TILE_COLS: u32 = 8 * Self::PX;
+    const TILE_ROWS: u32 = 8;
+
+    /// The shader's unrolled parts for a ks × ks kernel: the column of each of the PX + ks − 1
+    /// window columns (`columns`), and per kernel row the loads and the PX · ks multiply-adds
+    /// (`taps`), written out so the values stay in registers (no indexed private arrays).
+    fn unrolled(ks: u32) -> (String, String) {
+        let span = Self::PX + ks - 1;
+        let columns: String = (0..span).map(|j| format!("    let c{j} = source_index(x0 + {j}, prm.w);\n")).collect();
+        let mut taps: String = (0..span).map(|j| format!("                let r{j} = input_at(row, c{j});\n")).collect();
+        taps += &(0..ks).map(|kx| format!("                let w{kx} = weights_at(k + {kx}u);\n")).collect::<String>();
+        for p in 0..Self::PX {
+            let sum: Vec<String> = (0..ks).map(|kx| format!("r{} * w{kx}", p + kx)).collect();
+            taps += &format!("                a{p} = a{p} + {};\n", sum.join(" + "));
+        }
+        (columns, taps)
+    }
+}
+
+impl KernelSource for FewChannelKernel {
+    fn source(&self) -> SourceTemplate {
+        let (columns, taps) = Self::unrolled(self.load.ks);
+        let source = SourceTemplate::new(format!("{CONV2D_FEW_WGSL}\n{CONV_LOAD_WGSL}")).register("columns", columns).register("taps", taps);
+        self.load.register(source)
+    }
+    fn id(&self) -> KernelId {
+        let l = self.load;
+        KernelId::new::<Self>().cube_dim(CubeDim::new_2d(8, 8).0).info((l.ks, l.up, l.mode, SHADER_VERSION))
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
 }
 
 /// The weight-gradient pipeline: `wx` × `wy` invocations, each 8 output channels × 8 values of
@@ -184,6 +237,10 @@ impl WeightGradKernel {
         Self { wx, wy, tp, load: LoadConsts::new(k, load) }
     }
 
+    fn threads(&self) -> u32 {
+        self.wx * self.wy
+    }
+
     /// Output channels per workgroup.
     fn tile_n(&self) -> u32 {
         8 * self.wy
@@ -197,7 +254,7 @@ impl WeightGradKernel {
 
 impl KernelSource for WeightGradKernel {
     fn source(&self) -> SourceTemplate {
-        let (tn, tkc, nt) = (self.tile_n(), self.tile_k(), self.wx * self.wy);
+        let (tn, tkc, nt) = (self.tile_n(), self.tile_k(), self.threads());
         let source = SourceTemplate::new(format!("{CONV2D_WEIGHT_GRAD_WGSL}\n{CONV_LOAD_WGSL}"))
             .register("wx", self.wx.to_string())
             .register("wy", self.wy.to_string())
@@ -358,14 +415,17 @@ impl ConvOps for CubeBackend {
     fn load_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
         let [b, _, h, w] = x.shape().dims::<4>();
         let [cout, _, k, _] = weight.shape().dims::<4>();
-        // Few output channels leave the GEMM tile's loads unshared: each gathered input value
-        // feeds at most 4 outputs, and burn's direct convolution measured 18x faster on lavapipe
-        // for the 9×9 layer to RGB (a variant with one pixel per invocation and uniform weight
-        // loads measured no better), so those stay with burn.
-        let usable = [&x, &weight, &bias].iter().all(|t| runs_wgsl(t) && fits_u32(t)) && kernel_covers(&load, h, w, k) && cout > 4;
+        // Few output channels (the 9×9 layer to RGB) would leave most of the GEMM tile idle:
+        // they take the few-channel kernel at stride 1, burn's direct convolution otherwise.
+        let usable = [&x, &weight, &bias].iter().all(|t| runs_wgsl(t) && fits_u32(t)) && kernel_covers(&load, h, w, k);
+        let few = cout <= 4;
         let [ho, wo] = if usable { load.output_size(h, w, k) } else { [0, 0] };
-        let tile_m = ConvTile::for_channels(cout).tile_m() as usize;
-        let out_fits = b * cout * ho * wo < (u32::MAX / 2) as usize && (ho * wo).div_ceil(tile_m) < 65_536;
+        let grid_fits = if few {
+            load.stride == 1 && ho.div_ceil(FewChannelKernel::TILE_ROWS as usize) < 65_536
+        } else {
+            (ho * wo).div_ceil(ConvTile::for_channels(cout).tile_m() as usize) < 65_536
+        };
+        let out_fits = b * cout * ho * wo < (u32::MAX / 2) as usize && grid_fits;
         if !usable || !out_fits {
             return reference::load_conv2d::<Self>(x, weight, bias, load);
         }
