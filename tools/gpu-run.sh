@@ -1,8 +1,8 @@
 #!/bin/bash
 # Runs on a lent GPU machine (see README "Measuring on a GPU"): unpacks the Vulkan loader carried in
-# .gl/ and the release binaries carried xz-compressed in .dev/, then runs the steps named on the
-# command line, writing JSON, logs and pictures into $OUT.
-#   bash tools/gpu-run.sh kernels ff demo
+# .gl/ and the release binaries carried xz-compressed in .dev/ (both made by tools/gpu-bundle.sh),
+# then runs the steps named on the command line, writing JSON, logs and pictures into $OUT.
+#   bash tools/gpu-run.sh conv ffshort demo
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
@@ -30,6 +30,9 @@ for s in "$@"; do
     ffml5) step ffml5; timeout 150 $B/feedforward --device wgpu --layout ml5 --reps 10 --gatys-sizes 256x256 --no-train 2>&1 | tee -a "$OUT/feedforward.jsonl" ;;
     conv) # the convolution and instance-norm kernels vs burn's ops: layers, network at four sizes, training pass (batch 4, 256²), Gatys
       step conv; timeout 240 $B/conv --device wgpu --reps 10 2>&1 | tee -a "$OUT/conv.jsonl" ;;
+    conv-fusion) # the same with burn's fusion on (gpu-bundle.sh --fusion)
+      step conv-fusion; timeout 240 $B/conv-fusion --device wgpu --reps 10 2>&1 | tee -a "$OUT/conv-fusion.jsonl" ;;
+    ff-fusion) step ff-fusion; timeout 150 $B/feedforward-fusion --device wgpu --layout johnson --reps 5 --sizes 256x256,1280x720 --gatys-sizes 256x256 2>&1 | tee -a "$OUT/feedforward-fusion.jsonl" ;;
     live) step live; timeout 120 $B/live --device wgpu --seconds 10 2>&1 | tee -a "$OUT/live.jsonl" ;;
     demo) step demo; timeout 150 $B/burnish demo --device wgpu -o "$OUT/demo.png" --report "$OUT/demo.json" 2>&1 | tail -5 ;;
     demo-nok) step demo-nok; timeout 150 $B/burnish demo --device wgpu --no-kernels -o /tmp/demo-nok.png --report "$OUT/demo-nokernels.json" 2>&1 | tail -5 ;;
