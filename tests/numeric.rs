@@ -472,8 +472,9 @@ fn gatys_with_kernels_matches_without() {
     let (k, r) = (finals[0], finals[1]);
     eprintln!("after 50 evaluations: kernels {k:?}, reference {r:?}");
     // 50 L-BFGS evaluations amplify rounding: the few-channel convolution kernel (conv1_1's
-    // input gradient), equal to burn's op but for f32 rounding, moved these runs' totals by 0.4 and 0.8 %
-    // and their gap from 0.9 to 2.0 % (2026-12-03); a wrong loss kernel is off by far more.
+    // input gradient), equal to burn's op but for f32 rounding, moved these runs' totals by 0.4
+    // and 0.8 % and their gap from 0.9 to 2.0 % (2026-12-03); a wrong loss kernel is off by far
+    // more.
     assert!((k.total - r.total).abs() <= 0.03 * r.total, "kernels {k:?} vs reference {r:?}");
     assert!((k.style - r.style).abs() <= 0.05 * r.style, "kernels {k:?} vs reference {r:?}");
 }
