@@ -5,18 +5,23 @@
 //!
 //!     cargo bench --bench conv -- [--device wgpu|cpu|all] [--width 32] [--sizes 256x256,640x480,1280x720,1920x1080]
 //!         [--reps 5] [--train-batch 4] [--train-size 256] [--no-layers | --only conv1,deconv3] [--no-network]
-//!         [--no-train] [--no-gatys] [--weight-grad]
+//!         [--no-train] [--no-gatys] [--weight-grad] [--norm] [--forward direct|gemm]
 //!
 //! `--weight-grad` adds, per layer, the weight gradient alone (`shaders/conv2d_weight_grad.wgsl`
 //! against burn's conv2d_weight_backward on the loaded input), at batch `--train-batch`.
+//! `--forward direct|gemm` runs every forward convolution through that kernel (default: the
+//! adapter's choice, [`ForwardKernel::Auto`]).
+//! `--norm` adds, per normalised layer, its instance norm + affine (+ ReLU, + the residual) on
+//! the layer's output alone (`shaders/instance_stats.wgsl` + `instance_apply.wgsl` against burn's
+//! ops), to show the network's time outside the convolutions.
 
 mod common;
 
 use common::{arg, flag, gatys_evaluation, read, time_ms};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use burnish::conv::{ConvLoad, PadKind, load_conv2d, load_conv2d_reference, load_conv2d_weight_grad, set_kernels};
-use burnish::feedforward::net::LayerKind;
+use burnish::conv::{ConvLoad, ForwardKernel, PadKind, forward_kernel, instance_norm_layer, set_forward_kernel, load_conv2d, load_conv2d_reference, load_conv2d_weight_grad, set_kernels};
+use burnish::feedforward::net::{LayerKind, instance_norm};
 use burnish::feedforward::{NetSpec, TransformerNet};
 use burnish::loss::kernels::check::pseudo_random;
 use burnish::loss::{LossTargets, PerceptualLoss};
@@ -74,6 +79,11 @@ fn main() {
     let size_list = sizes(&arg("--sizes").unwrap_or_else(|| "256x256,640x480,1280x720,1920x1080".into()));
     let train_batch: usize = arg("--train-batch").and_then(|v| v.parse().ok()).unwrap_or(4);
     let train_size: usize = arg("--train-size").and_then(|v| v.parse().ok()).unwrap_or(256);
+    match arg("--forward").as_deref() {
+        Some("direct") => set_forward_kernel(ForwardKernel::Direct),
+        Some("gemm") => set_forward_kernel(ForwardKernel::Gemm),
+        _ => {}
+    }
     for dev in common::devices("wgpu") {
         let d = dev.device.clone();
         let spec = NetSpec::johnson(width);
@@ -100,6 +110,33 @@ fn main() {
                     r["input"] = serde_json::json!(input);
                     eprintln!("{}", r);
                     layer_rows.push(r);
+                    if flag("--norm") && let Some(spec_layer) = spec.layers().into_iter().find(|l| l.name == name && l.norm.is_some()) {
+                        // The layer's instance norm on its output: the residual block's second
+                        // layer adds the skip (its input) in the same pass.
+                        let [ho, wo] = load.output_size(input[2], input[3], k);
+                        let y = rand4([1, cout, ho, wo], 10, &d);
+                        let skip = (name.starts_with("res") && name.ends_with(".conv2")).then(|| rand4([1, cout, ho, wo], 11, &d));
+                        let (scale, shift) = (rand4([1, 1, 1, cout], 12, &d).reshape([cout]), rand4([1, 1, 1, cout], 13, &d).reshape([cout]));
+                        let (relu, eps) = (spec_layer.relu, spec.norm_eps);
+                        // Reads and writes of the tensor: two reads for the statistics, a read and a write to apply.
+                        let mut n = row(&format!("{name} instance norm"), 0.0, reps, |kernel| {
+                            let z = if kernel {
+                                instance_norm_layer(y.clone(), scale.clone(), shift.clone(), skip.clone(), relu, eps)
+                            } else {
+                                let z = instance_norm(y.clone(), eps) * scale.clone().reshape([1, cout, 1, 1]) + shift.clone().reshape([1, cout, 1, 1]);
+                                let z = if relu { burn::tensor::activation::relu(z) } else { z };
+                                match &skip {
+                                    Some(s) => z + s.clone(),
+                                    None => z,
+                                }
+                            };
+                            read(vec![z.slice([0..1, 0..1, 0..1, 0..1]).reshape([1])]);
+                        });
+                        n["size"] = serde_json::json!(format!("{w}x{h}"));
+                        n["input"] = serde_json::json!([1, cout, ho, wo]);
+                        eprintln!("{}", n);
+                        layer_rows.push(n);
+                    }
                     if flag("--weight-grad") {
                         // dW = dYᵀ·A: the same multiply-adds as the forward, per image of the batch.
                         let batch = [train_batch, input[1], input[2], input[3]];
@@ -169,6 +206,7 @@ fn main() {
                 "bench": "conv",
                 "device": dev.info.to_string(),
                 "width": width,
+                "forward": format!("{:?}", forward_kernel()),
                 "layers": layer_rows,
                 "network": net_rows,
                 "train": train,

@@ -4,8 +4,8 @@
 //!
 //! - on the wgpu backend (`Cube`, WGSL compiler) the op launches `shaders/conv2d.wgsl`, an
 //!   implicit GEMM that reads the padded, upsampled input through index arithmetic instead of
-//!   materialising it (`shaders/conv2d_few.wgsl`, a direct convolution with the same load, for
-//!   ≤ 4 output channels at stride 1);
+//!   materialising it, or `shaders/conv2d_direct.wgsl`, a direct convolution with the same load
+//!   (on CPU adapters and for ≤ 4 output channels: [`ForwardKernel`]);
 //! - on every other backend the trait's default body runs the reference twin in [`reference`]
 //!   (burn's upsample, pad and convolution), which is also what the tests compare against;
 //! - under autodiff, the backward pass runs the input gradient of a stride-1 convolution through
@@ -316,6 +316,34 @@ static KERNELS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 /// Turns the convolution kernel on (the default) or off (burn's pad and conv2d), to compare.
 pub fn set_kernels(on: bool) {
     KERNELS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Which WGSL kernel runs a convolution's forward (and so its input gradient) on wgpu.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardKernel {
+    /// The direct kernel (`shaders/conv2d_direct.wgsl`) on a CPU adapter (lavapipe, SwiftShader:
+    /// 1.3-2.8x the GEMM kernel there) and for ≤ 4 output channels; the GEMM kernel
+    /// (`shaders/conv2d.wgsl`) on a GPU.
+    Auto,
+    /// The direct kernel for every convolution it covers (stride ≤ 2).
+    Direct,
+    /// The GEMM kernel for every convolution to more than 4 channels.
+    Gemm,
+}
+
+static FORWARD_KERNEL: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Chooses the forward kernel for the whole process ([`ForwardKernel::Auto`] unless set), to compare.
+pub fn set_forward_kernel(kernel: ForwardKernel) {
+    FORWARD_KERNEL.store(kernel as u8, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn forward_kernel() -> ForwardKernel {
+    match FORWARD_KERNEL.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => ForwardKernel::Direct,
+        2 => ForwardKernel::Gemm,
+        _ => ForwardKernel::Auto,
+    }
 }
 
 /// The convolution of x [b, cin, h, w] as `load` reads it, with weight [cout, cin, k, k] and

@@ -1,0 +1,104 @@
+// 2-D convolution as a direct convolution over NCHW tensors, with the input's padding (zero,
+// reflect or edge) and an optional nearest-neighbour 2x upsampling folded into the load as in
+// conv2d.wgsl: each invocation computes PX = 8 neighbouring output pixels of one row × CG output
+// channels (a multiple of 4, at most 16: one vec4 accumulator per pixel and 4 channels).
+//
+// Why next to conv2d.wgsl: on a CPU adapter (lavapipe, SwiftShader) a load whose address differs
+// between the invocations of a SIMD group runs as one scalar load per invocation, while a load at
+// an address every invocation shares is one load and a broadcast. The GEMM kernel's inner loop
+// reads only per-invocation values from workgroup memory (four multiply-adds per value). Here the
+// workgroup's channels come from the workgroup id, so every weight read is a shared-address load,
+// and per input channel and kernel row an invocation reads the STRIDE·(PX − 1) + KS input values
+// under its eight windows once: each feeds up to KS pixels × CG channels. No workgroup memory, no
+// barriers, no subgroups, 64 invocations, f32. For ≤ 4 output channels (the 9×9 layer to RGB) it
+// is also what a GPU runs: a GEMM tile of ≥ 16 channels would be mostly idle.
+//
+//   out[img][n][oy][ox] = bias[n] + Σ_ci Σ_ky Σ_kx w[n][ci][ky][kx] · V[ci][oy·S + ky − top][ox·S + kx − left]
+//
+// with V the virtual input (x upsampled by UP, then padded) and S the stride. A workgroup of
+// 8 × 8 invocations covers 8·PX = 64 columns × 8 rows of one image, for CG channels: workgroup
+// (gx, gy, gz) is columns gx·64 .., rows gy·8 .., image gz / GROUPS, channels (gz % GROUPS)·CG ...
+
+const KS: u32 = {{ ks }}u;       // kernel side
+const STRIDE: u32 = {{ stride }}u;
+const UP: u32 = {{ up }}u;       // 1, or 2 for nearest-neighbour upsampling before the padding
+const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
+const PX: u32 = 8u;              // output pixels per invocation, along a row
+const CG: u32 = {{ cg }}u;       // output channels per invocation (4, 8, 12 or 16)
+// Params and source_index: conv_load.wgsl, appended.
+
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> wt: array<f32>;
+@group(0) @binding(2) var<storage, read_write> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> prm: Params;
+
+// x's value at column index c of the row starting at `row` (c < 0: a zero of the padding).
+fn input_at(row: u32, c: i32) -> f32 {
+    return select(0.0, x[row + u32(max(c, 0))], c >= 0);
+}
+
+// The weights of tap k = (ci · KS + ky) · KS + kx for output channels n0 .. n0 + 3 (zero past
+// cout). n0 is the same for the whole workgroup, so these are shared-address loads.
+fn weights_at(n0: u32, k: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    for (var j = 0u; j < 4u; j = j + 1u) {
+        let n = n0 + j;
+        if (n < prm.cout) {
+            v[j] = wt[n * prm.kk + k];
+        }
+    }
+    return v;
+}
+
+// Output pixel (oy, ox) of image `img`, channels n0 .. n0 + 3: `acc` plus the bias.
+fn store(img: u32, oy: u32, ox: u32, n0: u32, acc: vec4<f32>) {
+    if (ox >= prm.wo) {
+        return;
+    }
+    let plane = prm.ho * prm.wo;
+    let at = img * prm.cout * plane + oy * prm.wo + ox;
+    for (var j = 0u; j < 4u; j = j + 1u) {
+        let n = n0 + j;
+        if (n < prm.cout) {
+            out[at + n * plane] = acc[j] + bias[n];
+        }
+    }
+}
+
+@compute @workgroup_size(8, 8, 1)
+fn main(
+    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(workgroup_id) wid: vec3<u32>,
+) {
+    let groups = (prm.cout + CG - 1u) / CG;
+    let img = wid.z / groups;
+    let n0 = (wid.z % groups) * CG;
+    let oy = gid.y;
+    let ox0 = gid.x * PX;
+    if (oy >= prm.ho || ox0 >= prm.wo) {
+        return;
+    }
+    let img_base = img * prm.cin * prm.h * prm.w;
+    // The input column under window column j of this invocation's first pixel, for
+    // j = 0 .. STRIDE · (PX − 1) + KS − 1 (c<j>; -1 for a zero of the padding), fixed for every
+    // row and channel.
+    let x0 = i32(ox0 * STRIDE) - i32(prm.left);
+{{ columns }}
+    // a<p>_<v>: pixel p, channels n0 + 4v .. n0 + 4v + 3.
+{{ accumulators }}
+    let y0 = i32(oy * STRIDE) - i32(prm.top);
+    for (var ci = 0u; ci < prm.cin; ci = ci + 1u) {
+        for (var ky = 0u; ky < KS; ky = ky + 1u) {
+            let iy = source_index(y0 + i32(ky), prm.h);
+            if (iy >= 0) {
+                let row = img_base + (ci * prm.h + u32(iy)) * prm.w;
+                let k = (ci * KS + ky) * KS;
+                // r<j>: the row's values under the windows; w<kx>_<v>: the weights of this kernel
+                // row; then a<p>_<v> += Σ_kx r<S·p + kx> · w<kx>_<v>.
+{{ taps }}
+            }
+        }
+    }
+{{ stores }}
+}
