@@ -10,7 +10,7 @@
 # whose style networks but The Scream's two are zeroed: no GPU step depends on those weights'
 # values (the arithmetic is the same), and this checkout's files are never touched. Then, with the
 # `run` tool: carry [".gl", ".dev"] and run e.g.
-#   bash tools/gpu-run.sh conv ffshort demo
+#   bash tools/gpu-run.sh conv conv-direct ffshort demo
 #   bash tools/gpu-bundle.sh [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

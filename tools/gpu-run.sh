@@ -2,7 +2,7 @@
 # Runs on a lent GPU machine (see README "Measuring on a GPU"): unpacks the Vulkan loader carried in
 # .gl/ and the release binaries carried xz-compressed in .dev/ (both made by tools/gpu-bundle.sh),
 # then runs the steps named on the command line, writing JSON, logs and pictures into $OUT.
-#   bash tools/gpu-run.sh conv ffshort demo
+#   bash tools/gpu-run.sh conv conv-direct ffshort demo
 set -u
 for f in .gl/*.deb; do dpkg -x "$f" /; done
 ldconfig
@@ -30,6 +30,8 @@ for s in "$@"; do
     ffml5) step ffml5; timeout 150 $B/feedforward --device wgpu --layout ml5 --reps 10 --gatys-sizes 256x256 --no-train 2>&1 | tee -a "$OUT/feedforward.jsonl" ;;
     conv) # the convolution and instance-norm kernels vs burn's ops: layers, network at four sizes, training pass (batch 4, 256²), Gatys
       step conv; timeout 240 $B/conv --device wgpu --reps 10 2>&1 | tee -a "$OUT/conv.jsonl" ;;
+    conv-direct) # layers and the network through the direct forward kernel (the CPU adapters' choice) instead of the GEMM one
+      step conv-direct; timeout 120 $B/conv --device wgpu --reps 10 --forward direct --no-train --no-gatys --sizes 256x256,1280x720 2>&1 | tee -a "$OUT/conv-direct.jsonl" ;;
     conv-fusion) # the same with burn's fusion on (gpu-bundle.sh --fusion)
       step conv-fusion; timeout 240 $B/conv-fusion --device wgpu --reps 10 2>&1 | tee -a "$OUT/conv-fusion.jsonl" ;;
     ff-fusion) step ff-fusion; timeout 150 $B/feedforward-fusion --device wgpu --layout johnson --reps 5 --sizes 256x256,1280x720 --gatys-sizes 256x256 2>&1 | tee -a "$OUT/feedforward-fusion.jsonl" ;;
