@@ -18,6 +18,13 @@
 // with V the virtual input (x upsampled by UP, then padded) and S the stride. A workgroup of
 // 8 × 8 invocations covers 8·PX = 64 columns × 8 rows of one image, for CG channels: workgroup
 // (gx, gy, gz) is columns gx·64 .., rows gy·8 .., image gz / GROUPS, channels (gz % GROUPS)·CG ...
+//
+// The sub-pixel form (a 3×3 convolution of x upsampled 2x with one pixel of padding; see
+// conv2d_subpixel_weights.wgsl): KS = 2, UP = 1, x read directly with its edge repeated (or
+// zeros), and wt holds the four phases' 2×2 weights [a][b][cout][cin][2][2]. Workgroup row gy
+// covers output rows of one phase a = gy % 2 (source rows (gy / 2)·8 ..), so a, like the
+// channels, is the same for the whole workgroup and the weight reads stay shared-address; each
+// invocation's PX pixels are PX / 2 source columns × both column phases b.
 
 const KS: u32 = {{ ks }}u;       // kernel side
 const STRIDE: u32 = {{ stride }}u;
@@ -69,33 +76,34 @@ fn store(img: u32, oy: u32, ox: u32, n0: u32, acc: vec4<f32>) {
 @compute @workgroup_size(8, 8, 1)
 fn main(
     @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
 ) {
     let groups = (prm.cout + CG - 1u) / CG;
     let img = wid.z / groups;
     let n0 = (wid.z % groups) * CG;
-    let oy = gid.y;
     let ox0 = gid.x * PX;
+    // oy: the output row; x0, y0: the input column and row under the first pixel's window;
+    // wbase: where this workgroup's weights start.
+{{ position }}
     if (oy >= prm.ho || ox0 >= prm.wo) {
         return;
     }
     let img_base = img * prm.cin * prm.h * prm.w;
-    // The input column under window column j of this invocation's first pixel, for
-    // j = 0 .. STRIDE · (PX − 1) + KS − 1 (c<j>; -1 for a zero of the padding), fixed for every
-    // row and channel.
-    let x0 = i32(ox0 * STRIDE) - i32(prm.left);
+    // c<j>: the input column under window column j of this invocation's first pixel (-1 for a
+    // zero of the padding), fixed for every row and channel.
 {{ columns }}
     // a<p>_<v>: pixel p, channels n0 + 4v .. n0 + 4v + 3.
 {{ accumulators }}
-    let y0 = i32(oy * STRIDE) - i32(prm.top);
     for (var ci = 0u; ci < prm.cin; ci = ci + 1u) {
         for (var ky = 0u; ky < KS; ky = ky + 1u) {
             let iy = source_index(y0 + i32(ky), prm.h);
             if (iy >= 0) {
                 let row = img_base + (ci * prm.h + u32(iy)) * prm.w;
-                let k = (ci * KS + ky) * KS;
+                let k = wbase + (ci * KS + ky) * KS;
                 // r<j>: the row's values under the windows; w<kx>_<v>: the weights of this kernel
-                // row; then a<p>_<v> += Σ_kx r<S·p + kx> · w<kx>_<v>.
+                // row (w<kx>_<b>_<v> per column phase in the sub-pixel form); then
+                // a<p>_<v> += Σ_kx r<S·p + kx> · w<kx>_<v> (sub-pixel: r<p / 2 + b + kx> · w<kx>_<b>_<v>).
 {{ taps }}
             }
         }

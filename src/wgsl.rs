@@ -17,6 +17,7 @@ pub const REDUCE_WGSL: &str = include_str!("../shaders/reduce.wgsl");
 pub const CONV2D_WGSL: &str = include_str!("../shaders/conv2d.wgsl");
 pub const CONV2D_WEIGHT_GRAD_WGSL: &str = include_str!("../shaders/conv2d_weight_grad.wgsl");
 pub const CONV2D_DIRECT_WGSL: &str = include_str!("../shaders/conv2d_direct.wgsl");
+pub const CONV2D_SUBPIXEL_WEIGHTS_WGSL: &str = include_str!("../shaders/conv2d_subpixel_weights.wgsl");
 /// The parameters and folded load the convolution kernels share (appended to their source).
 pub const CONV_LOAD_WGSL: &str = include_str!("../shaders/conv_load.wgsl");
 pub const INSTANCE_STATS_WGSL: &str = include_str!("../shaders/instance_stats.wgsl");

@@ -1,6 +1,7 @@
 //! The wgpu (`CubeBackend`; under burn's fusion wrapped by the generated `Fusion` one)
 //! implementation of [`ConvOps`]: launches `shaders/conv2d.wgsl` or `conv2d_direct.wgsl` (see
-//! [`uses_direct`]) and `conv2d_weight_grad.wgsl`, and falls back to the reference ops where
+//! [`uses_direct`]; for the upsampling layers with `conv2d_subpixel_weights.wgsl` before it) and
+//! `conv2d_weight_grad.wgsl`, and falls back to the reference ops where
 //! WGSL cannot run (another compiler, non-f32 data, huge tensors).
 
 use burn::backend::TensorMetadata;
@@ -12,10 +13,10 @@ use burn::cubecl::server::{CubeCount, KernelArguments, MetadataBindingInfo};
 use burn::tensor::Shape;
 
 use super::{ConvLoad, ConvOps, ForwardKernel, PadKind, forward_kernel, reference};
-use crate::wgsl::{CONV_LOAD_WGSL, CONV2D_DIRECT_WGSL, CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
+use crate::wgsl::{CONV_LOAD_WGSL, CONV2D_DIRECT_WGSL, CONV2D_SUBPIXEL_WEIGHTS_WGSL, CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Part of the kernel ids: bump when the shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 6;
+const SHADER_VERSION: u32 = 7;
 
 /// Convolutions to at most this many output channels would leave most of a GEMM tile (≥ 16
 /// channels) idle: their forward runs [`DirectKernel`] on every adapter and their weight
@@ -167,7 +168,12 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
     let out = empty_f32(&x, load.output_shape(&x.shape(), &weight.shape()));
     let [_, _, ho, wo] = out.shape().dims::<4>();
     let consts = LoadConsts::new(k, &load);
-    let info = load_params([b, cin, h, w], cout, k, &load, 0, 0);
+    let direct = uses_direct(&x, cout, &load).then(|| DirectKernel::new(cin, cout, k, &load));
+    let (weight, info) = match direct {
+        // The four phases' 2×2 weights, and kk = cin · 2 · 2.
+        Some(kernel) if kernel.subpixel => (subpixel_weights(weight), pack_u32(&[cin as u32, h as u32, w as u32, cout as u32, ho as u32, wo as u32, 0, 0, (cin * 4) as u32, 0, 0, 0])),
+        _ => (weight, load_params([b, cin, h, w], cout, k, &load, 0, 0)),
+    };
     let args = KernelArguments::new()
         .with_buffer(x.handle.clone().binding())
         .with_buffer(weight.handle.clone().binding())
@@ -175,8 +181,7 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
         .with_buffer(out.handle.clone().binding())
         .with_info(MetadataBindingInfo::custom(info));
     count_launch();
-    if uses_direct(&x, cout, &load) {
-        let kernel = DirectKernel::new(cout, k, &load);
+    if let Some(kernel) = direct {
         let [gx, gy, gz] = kernel.groups(b, cout, ho, wo);
         x.client.launch(Box::new(SourceKernel::new(kernel, DirectKernel::cube_dim())), CubeCount::Static(gx as u32, gy as u32, gz as u32), args);
     } else {
@@ -192,9 +197,14 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
 /// by its id so every weight read is a shared-address load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct DirectKernel {
+    /// In the sub-pixel form the source's load: a 2×2 kernel, stride 1, no upsampling, the edge
+    /// repeated (or zeros).
     load: LoadConsts,
     /// Output channels per invocation: a multiple of 4, at most [`DirectKernel::MAX_CG`].
     cg: u32,
+    /// The sub-pixel form of a 3×3 convolution of an input upsampled 2x with one pixel of
+    /// padding (`shaders/conv2d_subpixel_weights.wgsl`): 4 of the 9 multiply-adds per pixel.
+    subpixel: bool,
 }
 
 impl DirectKernel {
@@ -207,26 +217,55 @@ impl DirectKernel {
     /// measured 1.2x 8 on the residual layers and 1.15x on the strided ones; 32 was no faster.
     const MAX_CG: u32 = 16;
 
-    fn new(cout: usize, k: usize, load: &ConvLoad) -> Self {
-        Self { load: LoadConsts::new(k, load), cg: cout.next_multiple_of(4).min(Self::MAX_CG as usize) as u32 }
+    fn new(cin: usize, cout: usize, k: usize, load: &ConvLoad) -> Self {
+        let cg = cout.next_multiple_of(4).min(Self::MAX_CG as usize) as u32;
+        // The weights kernel's grid: one invocation per phase weight, 256 per workgroup.
+        let subpixel = k == 3 && load.upsample == 2 && load.stride == 1 && load.pad == [1; 4] && 16 * cout * cin <= 65_535 * 256;
+        if !subpixel {
+            return Self { load: LoadConsts::new(k, load), cg, subpixel };
+        }
+        // One pixel of reflection or edge around the upsampled input is the source's edge repeated.
+        let mode = pad_mode(if load.mode == PadKind::Zero { PadKind::Zero } else { PadKind::Edge });
+        Self { load: LoadConsts { ks: 2, stride: 1, up: 1, mode }, cg, subpixel }
     }
 
     fn cube_dim() -> CubeDim {
         CubeDim::new_2d(Self::TILE_COLS / Self::PX, Self::TILE_ROWS)
     }
 
-    /// Workgroups for `b` images of ho × wo pixels and `cout` channels.
+    /// Workgroups for `b` images of ho × wo pixels and `cout` channels (in the sub-pixel form
+    /// 8 source rows of one row phase each: twice as many row groups as the source's).
     fn groups(&self, b: usize, cout: usize, ho: usize, wo: usize) -> [usize; 3] {
-        [wo.div_ceil(Self::TILE_COLS as usize), ho.div_ceil(Self::TILE_ROWS as usize), b * cout.div_ceil(self.cg as usize)]
+        let rows = if self.subpixel { 2 * (ho / 2).div_ceil(Self::TILE_ROWS as usize) } else { ho.div_ceil(Self::TILE_ROWS as usize) };
+        [wo.div_ceil(Self::TILE_COLS as usize), rows, b * cout.div_ceil(self.cg as usize)]
     }
 
     /// The shader's unrolled parts, written out so the values stay in registers (no indexed
-    /// private arrays): the column of each of the S·(PX − 1) + ks window columns (`columns`), the
+    /// private arrays): where the invocation's pixels are (`position`), the column of each of the
+    /// S·(PX − 1) + ks window columns (PX / 2 + 2 in the sub-pixel form; `columns`), the
     /// accumulators, per kernel row the loads and the PX · ks · cg multiply-adds (`taps`), and
     /// the stores.
-    fn unrolled(&self) -> [String; 4] {
+    fn unrolled(&self) -> [String; 5] {
         let (ks, stride, px, nv) = (self.load.ks, self.load.stride, Self::PX, self.cg / 4);
-        let span = stride * (px - 1) + ks;
+        let (position, span) = if self.subpixel {
+            let position = concat!(
+                "    let a = wid.y % 2u; // the workgroup's row phase\n",
+                "    let oy = 2u * ((wid.y / 2u) * 8u + lid.y) + a;\n",
+                "    let x0 = i32(ox0 / 2u) - 1;\n",
+                "    let y0 = i32(oy / 2u) - 1 + i32(a);\n",
+                "    let phase = prm.cout * prm.kk; // floats per phase of the weights\n",
+                "    let wbase = 2u * a * phase;\n",
+            );
+            (position.to_string(), px / 2 + 2)
+        } else {
+            let position = concat!(
+                "    let oy = gid.y;\n",
+                "    let x0 = i32(ox0 * STRIDE) - i32(prm.left);\n",
+                "    let y0 = i32(oy * STRIDE) - i32(prm.top);\n",
+                "    let wbase = 0u;\n",
+            );
+            (position.to_string(), stride * (px - 1) + ks)
+        };
         let columns: String = (0..span).map(|j| format!("    let c{j} = source_index(x0 + {j}, prm.w);\n")).collect();
         let mut accumulators = String::new();
         let mut stores = String::new();
@@ -237,25 +276,44 @@ impl DirectKernel {
             }
         }
         let mut taps: String = (0..span).map(|j| format!("                let r{j} = input_at(row, c{j});\n")).collect();
-        for kx in 0..ks {
-            for v in 0..nv {
-                taps += &format!("                let w{kx}_{v} = weights_at(n0 + {}u, k + {kx}u);\n", 4 * v);
+        if self.subpixel {
+            // Pixel p is source column p / 2, column phase b = p % 2.
+            for b in 0..2 {
+                for kx in 0..ks {
+                    for v in 0..nv {
+                        taps += &format!("                let w{kx}_{b}_{v} = weights_at(n0 + {}u, k + {b}u * phase + {kx}u);\n", 4 * v);
+                    }
+                }
+            }
+            for p in 0..px {
+                let (q, b) = (p / 2, p % 2);
+                for v in 0..nv {
+                    let sum: Vec<String> = (0..ks).map(|kx| format!("r{} * w{kx}_{b}_{v}", q + b + kx)).collect();
+                    taps += &format!("                a{p}_{v} = a{p}_{v} + {};\n", sum.join(" + "));
+                }
+            }
+        } else {
+            for kx in 0..ks {
+                for v in 0..nv {
+                    taps += &format!("                let w{kx}_{v} = weights_at(n0 + {}u, k + {kx}u);\n", 4 * v);
+                }
+            }
+            for p in 0..px {
+                for v in 0..nv {
+                    let sum: Vec<String> = (0..ks).map(|kx| format!("r{} * w{kx}_{v}", stride * p + kx)).collect();
+                    taps += &format!("                a{p}_{v} = a{p}_{v} + {};\n", sum.join(" + "));
+                }
             }
         }
-        for p in 0..px {
-            for v in 0..nv {
-                let sum: Vec<String> = (0..ks).map(|kx| format!("r{} * w{kx}_{v}", stride * p + kx)).collect();
-                taps += &format!("                a{p}_{v} = a{p}_{v} + {};\n", sum.join(" + "));
-            }
-        }
-        [columns, accumulators, taps, stores]
+        [position, columns, accumulators, taps, stores]
     }
 }
 
 impl KernelSource for DirectKernel {
     fn source(&self) -> SourceTemplate {
-        let [columns, accumulators, taps, stores] = self.unrolled();
+        let [position, columns, accumulators, taps, stores] = self.unrolled();
         let source = SourceTemplate::new(format!("{CONV2D_DIRECT_WGSL}\n{CONV_LOAD_WGSL}"))
+            .register("position", position)
             .register("columns", columns)
             .register("accumulators", accumulators)
             .register("taps", taps)
@@ -265,11 +323,41 @@ impl KernelSource for DirectKernel {
     }
     fn id(&self) -> KernelId {
         let l = self.load;
-        KernelId::new::<Self>().cube_dim(Self::cube_dim().0).info((l.ks, l.stride, l.up, l.mode, self.cg, SHADER_VERSION))
+        KernelId::new::<Self>().cube_dim(Self::cube_dim().0).info((l.ks, l.stride, l.up, l.mode, self.cg, self.subpixel, SHADER_VERSION))
     }
     fn lang(&self) -> &'static str {
         "wgsl"
     }
+}
+
+/// The sub-pixel weights (`shaders/conv2d_subpixel_weights.wgsl`): one invocation per output.
+struct SubpixelWeightsKernel;
+
+impl KernelSource for SubpixelWeightsKernel {
+    fn source(&self) -> SourceTemplate {
+        SourceTemplate::new(CONV2D_SUBPIXEL_WEIGHTS_WGSL)
+    }
+    fn id(&self) -> KernelId {
+        KernelId::new::<Self>().cube_dim(CubeDim::new_1d(256).0).info(SHADER_VERSION)
+    }
+    fn lang(&self) -> &'static str {
+        "wgsl"
+    }
+}
+
+/// weight [cout, cin, 3, 3] -> the four phases' 2×2 weights [4·cout, cin, 2, 2] (phase a·2 + b
+/// first) of the sub-pixel form; the caller checked the grid (16·cout·cin / 256 workgroups) fits.
+fn subpixel_weights(weight: CubeTensor) -> CubeTensor {
+    let [cout, cin, _, _] = weight.shape().dims::<4>();
+    let planes = cout * cin;
+    let e = empty_f32(&weight, Shape::new([4 * cout, cin, 2, 2]));
+    let args = KernelArguments::new()
+        .with_buffer(weight.handle.clone().binding())
+        .with_buffer(e.handle.clone().binding())
+        .with_info(MetadataBindingInfo::custom(pack_u32(&[planes as u32, 0, 0, 0])));
+    count_launch();
+    weight.client.launch(Box::new(SourceKernel::new(SubpixelWeightsKernel, CubeDim::new_1d(256))), CubeCount::Static((16 * planes).div_ceil(256) as u32, 1, 1), args);
+    e
 }
 
 /// The weight-gradient pipeline: `wx` × `wy` invocations, each 8 output channels × 8 values of
@@ -475,7 +563,7 @@ impl ConvOps for CubeBackend {
         let usable = [&x, &weight, &bias].iter().all(|t| runs_wgsl(t) && fits_u32(t)) && kernel_covers(&load, h, w, k);
         let [ho, wo] = if usable { load.output_size(h, w, k) } else { [0, 0] };
         let grid = if uses_direct(&x, cout, &load) {
-            DirectKernel::new(cout, k, &load).groups(b, cout, ho, wo)
+            DirectKernel::new(x.shape()[1], cout, k, &load).groups(b, cout, ho, wo)
         } else {
             let tile = ConvTile::for_channels(cout);
             [cout.div_ceil(tile.tile_n() as usize), (ho * wo).div_ceil(tile.tile_m() as usize), b]
