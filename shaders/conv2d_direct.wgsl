@@ -1,6 +1,6 @@
 // 2-D convolution as a direct convolution over NCHW tensors, with the input's padding (zero,
 // reflect or edge) and an optional nearest-neighbour 2x upsampling folded into the load as in
-// conv2d.wgsl: each invocation computes PX = 8 neighbouring output pixels of one row × CG output
+// conv2d.wgsl: each invocation computes PX (8, or 16 on wide maps) neighbouring output pixels of one row × CG output
 // channels (a multiple of 4, at most 16: one vec4 accumulator per pixel and 4 channels).
 //
 // Why next to conv2d.wgsl: on a CPU adapter (lavapipe, SwiftShader) a load whose address differs
@@ -16,8 +16,8 @@
 //   out[img][n][oy][ox] = bias[n] + Σ_ci Σ_ky Σ_kx w[n][ci][ky][kx] · V[ci][oy·S + ky − top][ox·S + kx − left]
 //
 // with V the virtual input (x upsampled by UP, then padded) and S the stride. A workgroup of
-// 8 × 8 invocations covers 8·PX = 64 columns × 8 rows of one image, for CG channels: workgroup
-// (gx, gy, gz) is columns gx·64 .., rows gy·8 .., image gz / GROUPS, channels (gz % GROUPS)·CG ...
+// 8 × 8 invocations covers 8·PX columns × 8 rows of one image, for CG channels: workgroup
+// (gx, gy, gz) is columns gx·8·PX .., rows gy·8 .., image gz / GROUPS, channels (gz % GROUPS)·CG ...
 //
 // The sub-pixel form (a 3×3 convolution of x upsampled 2x with one pixel of padding; see
 // conv2d_subpixel_weights.wgsl): KS = 2, UP = 1, x read directly with its edge repeated (or
@@ -30,7 +30,7 @@ const KS: u32 = {{ ks }}u;       // kernel side
 const STRIDE: u32 = {{ stride }}u;
 const UP: u32 = {{ up }}u;       // 1, or 2 for nearest-neighbour upsampling before the padding
 const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
-const PX: u32 = 8u;              // output pixels per invocation, along a row
+const PX: u32 = {{ px }}u;       // output pixels per invocation, along a row
 const CG: u32 = {{ cg }}u;       // output channels per invocation (4, 8, 12 or 16)
 // Params and source_index: conv_load.wgsl, appended.
 

@@ -12,27 +12,20 @@
 //
 // and conv2d_direct.wgsl runs the 2×2 convolutions (its sub-pixel form).
 
-struct Params {
-    planes: u32, // cout · cin
-    pad0: u32,
-    pad1: u32,
-    pad2: u32,
-}
-
 @group(0) @binding(0) var<storage, read_write> w: array<f32>;
 @group(0) @binding(1) var<storage, read_write> e: array<f32>;
-@group(0) @binding(2) var<uniform> prm: Params;
+@group(0) @binding(2) var<uniform> planes: vec4<u32>; // x: cout · cin
 
 @compute @workgroup_size(256, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = gid.x;
-    if (i >= 16u * prm.planes) {
+    if (i >= 16u * planes.x) {
         return;
     }
     let tx = i % 2u;
     let ty = (i / 2u) % 2u;
-    let plane = (i / 4u) % prm.planes;
-    let ab = i / (4u * prm.planes);
+    let plane = (i / 4u) % planes.x;
+    let ab = i / (4u * planes.x);
     let a = ab / 2u;
     let b = ab % 2u;
     // R(p, t) = first ..= last: first = t·(1 + p), last = 2·t + p·(1 − t).

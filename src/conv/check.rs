@@ -24,7 +24,7 @@ const fn case(input: [usize; 4], cout: usize, k: usize, stride: usize, upsample:
 /// Shapes that catch indexing mistakes: every layer kind of the style networks and VGG19, sizes
 /// that are not multiples of a tile, 1×1 maps, channel counts 3/16/32/64/128, batches, each
 /// padding mode and the upsampling.
-pub const AWKWARD_CASES: [ConvCase; 12] = [
+pub const AWKWARD_CASES: [ConvCase; 13] = [
     case([1, 3, 5, 7], 16, 9, 1, 1, [4; 4], PadKind::Reflect),      // conv1 (odd sizes)
     case([2, 32, 9, 10], 64, 3, 2, 1, [1; 4], PadKind::Reflect),    // conv2/3: stride 2, batch 2
     case([1, 64, 1, 1], 32, 3, 1, 1, [1; 4], PadKind::Zero),        // 1×1 map (VGG-style zeros)
@@ -35,8 +35,9 @@ pub const AWKWARD_CASES: [ConvCase; 12] = [
     case([2, 64, 17, 15], 64, 3, 1, 1, [1; 4], PadKind::Zero),      // VGG19 3×3
     case([1, 32, 20, 19], 3, 9, 1, 1, [4; 4], PadKind::Reflect),    // deconv3: 9×9 to 3 channels
     case([1, 17, 13, 12], 33, 3, 1, 2, [1; 4], PadKind::Edge),      // odd channel counts, upsampled edge
-    case([1, 8, 3, 70], 20, 3, 1, 1, [1; 4], PadKind::Reflect),     // wider than a direct tile (64 columns)
-    case([2, 24, 9, 33], 20, 3, 1, 2, [1; 4], PadKind::Zero),       // upsampled, zeros: sub-pixel rows and columns past a tile, batch 2
+    case([1, 8, 3, 140], 20, 3, 1, 1, [1; 4], PadKind::Reflect),    // wide: 16 pixels per direct invocation, past a 128-column tile
+    case([1, 4, 2, 261], 8, 3, 2, 1, [1; 4], PadKind::Zero),        // wide and stride 2
+    case([2, 24, 9, 33], 20, 3, 1, 2, [1; 4], PadKind::Zero),       // upsampled, zeros: sub-pixel rows and columns past a 64-column tile, batch 2
 ];
 
 /// Instance-norm layer cases: (shape, ReLU, skip).
