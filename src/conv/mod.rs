@@ -321,8 +321,9 @@ pub fn set_kernels(on: bool) {
 /// Which WGSL kernel runs a convolution's forward (and so its input gradient) on wgpu.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ForwardKernel {
-    /// The direct kernel (`shaders/conv2d_direct.wgsl`) on a CPU adapter (lavapipe, SwiftShader:
-    /// 1.3-2.8x the GEMM kernel there) and for ≤ 4 output channels; the GEMM kernel
+    /// The direct kernel (`shaders/conv2d_direct.wgsl`) on a CPU adapter (lavapipe: 1.1-3.4x the
+    /// GEMM kernel per layer; SwiftShader in Chromium: the light network 2.06x burn's ops against
+    /// the GEMM kernel's 1.66-1.69x) and for ≤ 4 output channels; the GEMM kernel
     /// (`shaders/conv2d.wgsl`) on a GPU.
     Auto,
     /// The direct kernel for every convolution it covers (stride ≤ 2).
