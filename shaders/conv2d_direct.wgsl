@@ -101,9 +101,9 @@ fn main(
             if (iy >= 0) {
                 let row = img_base + (ci * prm.h + u32(iy)) * prm.w;
                 let k = wbase + (ci * KS + ky) * KS;
-                // r<j>: the row's values under the windows; w<kx>_<v>: the weights of this kernel
-                // row (w<kx>_<b>_<v> per column phase in the sub-pixel form); then
-                // a<p>_<v> += Σ_kx r<S·p + kx> · w<kx>_<v> (sub-pixel: r<p / 2 + b + kx> · w<kx>_<b>_<v>).
+                // r<j>: the row's values under the windows; w<kx>_<b>_<v>: the weights of this
+                // kernel row for column phase b (only b = 0 but in the sub-pixel form); then
+                // a<p>_<v> += Σ_kx r<S·p + kx> · w<kx>_0_<v> (sub-pixel: r<p / 2 + b + kx> · w<kx>_<b>_<v>, b = p % 2).
 {{ taps }}
             }
         }

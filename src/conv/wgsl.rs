@@ -16,7 +16,7 @@ use super::{ConvLoad, ConvOps, ForwardKernel, PadKind, forward_kernel, reference
 use crate::wgsl::{CONV_LOAD_WGSL, CONV2D_DIRECT_WGSL, CONV2D_SUBPIXEL_WEIGHTS_WGSL, CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Part of the kernel ids: bump when the shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 8;
+const SHADER_VERSION: u32 = 9;
 
 /// Convolutions to at most this many output channels would leave most of a GEMM tile (≥ 16
 /// channels) idle: their forward runs [`DirectKernel`] on every adapter and their weight
@@ -84,8 +84,10 @@ impl LoadConsts {
 }
 
 /// The `Params` uniform of `shaders/conv_load.wgsl` for x [b, cin, h, w] read by `load` with a
-/// k×k kernel to `cout` channels; `slices` and `slice_len` are the weight gradient's (0 for the forward).
-fn load_params(x_dims: [usize; 4], cout: usize, k: usize, load: &ConvLoad, slices: usize, slice_len: usize) -> Vec<u64> {
+/// k×k kernel to `cout` channels, the weights holding `taps` values per input channel (k·k, or
+/// 2·2 per phase in the direct kernel's sub-pixel form); `slices` and `slice_len` are the weight
+/// gradient's (0 for the forward).
+fn load_params(x_dims: [usize; 4], cout: usize, k: usize, taps: usize, load: &ConvLoad, slices: usize, slice_len: usize) -> Vec<u64> {
     let [_, cin, h, w] = x_dims;
     let [ho, wo] = load.output_size(h, w, k);
     pack_u32(&[
@@ -97,7 +99,7 @@ fn load_params(x_dims: [usize; 4], cout: usize, k: usize, load: &ConvLoad, slice
         wo as u32,
         load.pad[0] as u32,
         load.pad[2] as u32,
-        (cin * k * k) as u32,
+        (cin * taps) as u32,
         slices as u32,
         slice_len as u32,
         0,
@@ -169,11 +171,12 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
     let [_, _, ho, wo] = out.shape().dims::<4>();
     let consts = LoadConsts::new(k, &load);
     let direct = uses_direct(&x, cout, &load).then(|| DirectKernel::new(cin, cout, k, &load, wo));
-    let (weight, info) = match direct {
-        // The four phases' 2×2 weights, and kk = cin · 2 · 2.
-        Some(kernel) if kernel.subpixel => (subpixel_weights(weight), pack_u32(&[cin as u32, h as u32, w as u32, cout as u32, ho as u32, wo as u32, 0, 0, (cin * 4) as u32, 0, 0, 0])),
-        _ => (weight, load_params([b, cin, h, w], cout, k, &load, 0, 0)),
+    let (weight, taps) = match direct {
+        // The four phases' 2×2 weights.
+        Some(kernel) if kernel.subpixel => (subpixel_weights(weight), 4),
+        _ => (weight, k * k),
     };
+    let info = load_params([b, cin, h, w], cout, k, taps, &load, 0, 0);
     let args = KernelArguments::new()
         .with_buffer(x.handle.clone().binding())
         .with_buffer(weight.handle.clone().binding())
@@ -283,33 +286,24 @@ impl DirectKernel {
             }
         }
         let mut taps: String = (0..span).map(|j| format!("                let r{j} = input_at(row, c{j});\n")).collect();
-        if self.subpixel {
-            // Pixel p is source column p / 2, column phase b = p % 2.
-            for b in 0..2 {
-                for kx in 0..ks {
-                    for v in 0..nv {
-                        taps += &format!("                let w{kx}_{b}_{v} = weights_at(n0 + {}u, k + {b}u * phase + {kx}u);\n", 4 * v);
-                    }
-                }
-            }
-            for p in 0..px {
-                let (q, b) = (p / 2, p % 2);
-                for v in 0..nv {
-                    let sum: Vec<String> = (0..ks).map(|kx| format!("r{} * w{kx}_{b}_{v}", q + b + kx)).collect();
-                    taps += &format!("                a{p}_{v} = a{p}_{v} + {};\n", sum.join(" + "));
-                }
-            }
-        } else {
+        // Pixel p's column phase b and the window column under its tap kx: in the sub-pixel form
+        // pixel p is source column p / 2, phase p % 2; otherwise one phase, column S·p + kx.
+        let phases = if self.subpixel { 2 } else { 1 };
+        let phase_of = |p: u32| p % phases;
+        let column = |p: u32, kx: u32| if self.subpixel { p / 2 + p % 2 + kx } else { stride * p + kx };
+        for b in 0..phases {
+            let offset = if b == 0 { String::new() } else { format!(" + {b}u * phase") };
             for kx in 0..ks {
                 for v in 0..nv {
-                    taps += &format!("                let w{kx}_{v} = weights_at(n0 + {}u, k + {kx}u);\n", 4 * v);
+                    taps += &format!("                let w{kx}_{b}_{v} = weights_at(n0 + {}u, k{offset} + {kx}u);\n", 4 * v);
                 }
             }
-            for p in 0..px {
-                for v in 0..nv {
-                    let sum: Vec<String> = (0..ks).map(|kx| format!("r{} * w{kx}_{v}", stride * p + kx)).collect();
-                    taps += &format!("                a{p}_{v} = a{p}_{v} + {};\n", sum.join(" + "));
-                }
+        }
+        for p in 0..px {
+            let b = phase_of(p);
+            for v in 0..nv {
+                let sum: Vec<String> = (0..ks).map(|kx| format!("r{} * w{kx}_{b}_{v}", column(p, kx))).collect();
+                taps += &format!("                a{p}_{v} = a{p}_{v} + {};\n", sum.join(" + "));
             }
         }
         [position, columns, accumulators, taps, stores]
@@ -461,7 +455,7 @@ fn launch_weight_grad(x: CubeTensor, dy: CubeTensor, cout: usize, k: usize, load
     let [b, cin, h, w] = x.shape().dims::<4>();
     let kk = cin * k * k;
     let partial = empty_f32(&x, Shape::new([b * slices, cout * kk]));
-    let info = load_params([b, cin, h, w], cout, k, &load, slices, slice);
+    let info = load_params([b, cin, h, w], cout, k, k * k, &load, slices, slice);
     let args = KernelArguments::new()
         .with_buffer(x.handle.clone().binding())
         .with_buffer(dy.handle.clone().binding())
