@@ -1,6 +1,6 @@
 // 2-D convolution as a direct convolution over NCHW tensors, with the input's padding (zero,
 // reflect or edge) and an optional nearest-neighbour 2x upsampling folded into the load as in
-// conv2d.wgsl: each invocation computes PX (8, or 16 on wide maps) neighbouring output pixels of one row × CG output
+// conv2d.wgsl: each invocation computes PX (8 or 16) neighbouring output pixels of one row × CG output
 // channels (a multiple of 4, at most 16: one vec4 accumulator per pixel and 4 channels).
 //
 // Why next to conv2d.wgsl: on a CPU adapter (lavapipe, SwiftShader) a load whose address differs
@@ -16,13 +16,16 @@
 //   out[img][n][oy][ox] = bias[n] + Σ_ci Σ_ky Σ_kx w[n][ci][ky][kx] · V[ci][oy·S + ky − top][ox·S + kx − left]
 //
 // with V the virtual input (x upsampled by UP, then padded) and S the stride. A workgroup of
-// 8 × 8 invocations covers 8·PX columns × 8 rows of one image, for CG channels: workgroup
-// (gx, gy, gz) is columns gx·8·PX .., rows gy·8 .., image gz / GROUPS, channels (gz % GROUPS)·CG ...
+// 8 × 8 invocations covers a tile of CX·PX columns × WY rows of one image (CX = 8, 4, 2 or 1,
+// whichever pads the map least; WY = 64 / CX), for CG channels: workgroup (gx, gy, gz) is
+// columns gx·CX·PX .., rows gy·WY .., image gz / GROUPS, channels (gz % GROUPS)·CG ... The
+// workgroup stays 8 wide (llvmpipe runs invocations along x in SIMD groups of 8); invocation
+// (lx, ly) takes tile column lx % CX and row r = ly·(8 / CX) + lx / CX.
 //
 // The sub-pixel form (a 3×3 convolution of x upsampled 2x with one pixel of padding; see
 // conv2d_subpixel_weights.wgsl): KS = 2, UP = 1, x read directly with its edge repeated (or
 // zeros), and wt holds the four phases' 2×2 weights [a][b][cout][cin][2][2]. Workgroup row gy
-// covers output rows of one phase a = gy % 2 (source rows (gy / 2)·8 ..), so a, like the
+// covers output rows of one phase a = gy % 2 (source rows (gy / 2)·WY ..), so a, like the
 // channels, is the same for the whole workgroup and the weight reads stay shared-address; each
 // invocation's PX pixels are PX / 2 source columns × both column phases b.
 
@@ -31,6 +34,8 @@ const STRIDE: u32 = {{ stride }}u;
 const UP: u32 = {{ up }}u;       // 1, or 2 for nearest-neighbour upsampling before the padding
 const MODE: u32 = {{ mode }}u;   // 0: zeros, 1: reflect (excluding the edge), 2: repeat the edge
 const PX: u32 = {{ px }}u;       // output pixels per invocation, along a row
+const CX: u32 = {{ cx }}u;       // invocations per output row of the workgroup (8, 4, 2 or 1)
+const WY: u32 = {{ wy }}u;       // output rows per workgroup: 64 / CX
 const CG: u32 = {{ cg }}u;       // output channels per invocation (4, 8, 12 or 16)
 // Params and source_index: conv_load.wgsl, appended.
 
@@ -75,14 +80,14 @@ fn store(img: u32, oy: u32, ox: u32, n0: u32, acc: vec4<f32>) {
 
 @compute @workgroup_size(8, 8, 1)
 fn main(
-    @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(local_invocation_id) lid: vec3<u32>,
     @builtin(workgroup_id) wid: vec3<u32>,
 ) {
     let groups = (prm.cout + CG - 1u) / CG;
     let img = wid.z / groups;
     let n0 = (wid.z % groups) * CG;
-    let ox0 = gid.x * PX;
+    let ox0 = (wid.x * CX + lid.x % CX) * PX;
+    let r = lid.y * (8u / CX) + lid.x / CX; // the row within the tile
     // oy: the output row; x0, y0: the input column and row under the first pixel's window;
     // wbase: where this workgroup's weights start.
 {{ position }}

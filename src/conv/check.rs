@@ -24,7 +24,7 @@ const fn case(input: [usize; 4], cout: usize, k: usize, stride: usize, upsample:
 /// Shapes that catch indexing mistakes: every layer kind of the style networks and VGG19, sizes
 /// that are not multiples of a tile, 1×1 maps, channel counts 3/16/32/64/128, batches, each
 /// padding mode and the upsampling.
-pub const AWKWARD_CASES: [ConvCase; 13] = [
+pub const AWKWARD_CASES: [ConvCase; 15] = [
     case([1, 3, 5, 7], 16, 9, 1, 1, [4; 4], PadKind::Reflect),      // conv1 (odd sizes)
     case([2, 32, 9, 10], 64, 3, 2, 1, [1; 4], PadKind::Reflect),    // conv2/3: stride 2, batch 2
     case([1, 64, 1, 1], 32, 3, 1, 1, [1; 4], PadKind::Zero),        // 1×1 map (VGG-style zeros)
@@ -38,6 +38,8 @@ pub const AWKWARD_CASES: [ConvCase; 13] = [
     case([1, 8, 3, 140], 20, 3, 1, 1, [1; 4], PadKind::Reflect),    // wide: 16 pixels per direct invocation, past a 128-column tile
     case([1, 4, 2, 261], 8, 3, 2, 1, [1; 4], PadKind::Zero),        // wide and stride 2
     case([2, 24, 9, 33], 20, 3, 1, 2, [1; 4], PadKind::Zero),       // upsampled, zeros: sub-pixel rows and columns past a 64-column tile, batch 2
+    case([1, 12, 18, 64], 16, 3, 1, 1, [1; 4], PadKind::Reflect),   // 64 columns: a direct tile of 4 invocations of 16 pixels × 16 rows, rows past it
+    case([1, 4, 140, 8], 8, 3, 1, 2, [1; 4], PadKind::Edge),        // tall, upsampled: the sub-pixel form in tiles of 1 invocation × 64 rows, three row groups
 ];
 
 /// Instance-norm layer cases: (shape, ReLU, skip).

@@ -16,7 +16,7 @@ use super::{ConvLoad, ConvOps, ForwardKernel, PadKind, forward_kernel, reference
 use crate::wgsl::{CONV_LOAD_WGSL, CONV2D_DIRECT_WGSL, CONV2D_SUBPIXEL_WEIGHTS_WGSL, CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Part of the kernel ids: bump when the shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 9;
+const SHADER_VERSION: u32 = 10;
 
 /// Convolutions to at most this many output channels would leave most of a GEMM tile (≥ 16
 /// channels) idle: their forward runs [`DirectKernel`] on every adapter and their weight
@@ -162,18 +162,44 @@ fn uses_direct(x: &CubeTensor, cout: usize, load: &ConvLoad) -> bool {
     direct && load.stride <= 2
 }
 
-/// The forward: `shaders/conv2d.wgsl`, or `conv2d_direct.wgsl` (see [`uses_direct`]).
-fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -> CubeTensor {
+/// Which forward pipeline runs a convolution: the direct kernel (see [`uses_direct`]) or a GEMM tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Forward {
+    Direct(DirectKernel),
+    Gemm(ConvTile),
+}
+
+impl Forward {
+    /// For x [b, cin, h, w] on its adapter, a k×k kernel to `cout` channels, `wo` output columns
+    /// (`ho` rows).
+    fn choose(x: &CubeTensor, cout: usize, k: usize, load: &ConvLoad, ho: usize, wo: usize) -> Self {
+        if uses_direct(x, cout, load) {
+            Self::Direct(DirectKernel::new(x.shape()[1], cout, k, load, ho, wo))
+        } else {
+            Self::Gemm(ConvTile::for_channels(cout))
+        }
+    }
+
+    /// Workgroups for `b` images of ho × wo pixels and `cout` channels.
+    fn groups(&self, b: usize, cout: usize, ho: usize, wo: usize) -> [usize; 3] {
+        match self {
+            Self::Direct(kernel) => kernel.groups(b, cout, ho, wo),
+            Self::Gemm(tile) => [cout.div_ceil(tile.tile_n() as usize), (ho * wo).div_ceil(tile.tile_m() as usize), b],
+        }
+    }
+}
+
+/// The forward through `forward`'s pipeline (`shaders/conv2d.wgsl` or `conv2d_direct.wgsl`, the
+/// latter in the sub-pixel form after `conv2d_subpixel_weights.wgsl`).
+fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad, forward: Forward) -> CubeTensor {
     let (x, weight, bias) = (into_contiguous(x), into_contiguous(weight), into_contiguous(bias));
     let [b, cin, h, w] = x.shape().dims::<4>();
     let [cout, _, k, _] = weight.shape().dims::<4>();
     let out = empty_f32(&x, load.output_shape(&x.shape(), &weight.shape()));
     let [_, _, ho, wo] = out.shape().dims::<4>();
-    let consts = LoadConsts::new(k, &load);
-    let direct = uses_direct(&x, cout, &load).then(|| DirectKernel::new(cin, cout, k, &load, wo));
-    let (weight, taps) = match direct {
+    let (weight, taps) = match forward {
         // The four phases' 2×2 weights.
-        Some(kernel) if kernel.subpixel => (subpixel_weights(weight), 4),
+        Forward::Direct(kernel) if kernel.subpixel => (subpixel_weights(weight), 4),
         _ => (weight, k * k),
     };
     let info = load_params([b, cin, h, w], cout, k, taps, &load, 0, 0);
@@ -183,19 +209,19 @@ fn launch(x: CubeTensor, weight: CubeTensor, bias: CubeTensor, load: ConvLoad) -
         .with_buffer(bias.handle.clone().binding())
         .with_buffer(out.handle.clone().binding())
         .with_info(MetadataBindingInfo::custom(info));
+    let [gx, gy, gz] = forward.groups(b, cout, ho, wo).map(|g| g as u32);
     count_launch();
-    if let Some(kernel) = direct {
-        let [gx, gy, gz] = kernel.groups(b, cout, ho, wo);
-        x.client.launch(Box::new(SourceKernel::new(kernel, DirectKernel::cube_dim())), CubeCount::Static(gx as u32, gy as u32, gz as u32), args);
-    } else {
-        let tile = ConvTile::for_channels(cout);
-        let groups = CubeCount::Static(cout.div_ceil(tile.tile_n() as usize) as u32, (ho * wo).div_ceil(tile.tile_m() as usize) as u32, b as u32);
-        x.client.launch(Box::new(SourceKernel::new(ConvKernel { tile, load: consts }, CubeDim::new_2d(tile.wx, tile.wy))), groups, args);
+    match forward {
+        Forward::Direct(kernel) => x.client.launch(Box::new(SourceKernel::new(kernel, DirectKernel::cube_dim())), CubeCount::Static(gx, gy, gz), args),
+        Forward::Gemm(tile) => {
+            let kernel = ConvKernel { tile, load: LoadConsts::new(k, &load) };
+            x.client.launch(Box::new(SourceKernel::new(kernel, CubeDim::new_2d(tile.wx, tile.wy))), CubeCount::Static(gx, gy, gz), args)
+        }
     }
     out
 }
 
-/// The direct-convolution pipeline (`shaders/conv2d_direct.wgsl`): 8 × 8 invocations, each
+/// The direct-convolution pipeline (`shaders/conv2d_direct.wgsl`): 64 invocations, each
 /// `px` pixels of one row × `cg` output channels, the workgroup's channels fixed by its id so
 /// every weight read is a shared-address load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -205,49 +231,73 @@ struct DirectKernel {
     load: LoadConsts,
     /// Output channels per invocation: a multiple of 4, at most [`DirectKernel::MAX_CG`].
     cg: u32,
-    /// Output pixels per invocation, along a row: 16 for maps at least [`DirectKernel::WIDE`]
-    /// wide, else 8.
+    /// Output pixels per invocation, along a row: 16 or 8 (see [`DirectKernel::shape`]).
     px: u32,
+    /// Invocations per row of output (8, 4, 2 or 1) of the 8 × 8 workgroup, so it covers px·cx
+    /// output columns × 64 / cx rows.
+    cx: u32,
     /// The sub-pixel form of a 3×3 convolution of an input upsampled 2x with one pixel of
     /// padding (`shaders/conv2d_subpixel_weights.wgsl`): 4 of the 9 multiply-adds per pixel.
     subpixel: bool,
 }
 
 impl DirectKernel {
-    /// Output rows per workgroup of 8 × 8 invocations (8·px columns).
-    const TILE_ROWS: u32 = 8;
-    /// From this output width on each invocation computes 16 pixels, not 8: on lavapipe at 256²
-    /// 1.3-1.8x faster for the layers at 128 and 256 columns (conv1, conv2, deconv1-3), each input
-    /// value read feeding twice the multiply-adds; on the 64-column residual layers 16 would leave
-    /// half of a 128-column tile idle (measured 0.8x).
-    const WIDE: usize = 128;
+    const INVOCATIONS: u32 = 64;
     /// Output channels per invocation at most. On lavapipe at 256² (width-32 network layers) 16
     /// measured 1.2x 8 on the residual layers and 1.15x on the strided ones; 32 was no faster.
     const MAX_CG: u32 = 16;
 
-    /// For x with `cin` channels read by `load`, a k×k kernel to `cout` channels, `wo` output columns.
-    fn new(cin: usize, cout: usize, k: usize, load: &ConvLoad, wo: usize) -> Self {
+    /// For x with `cin` channels read by `load`, a k×k kernel to `cout` channels, an ho × wo output.
+    fn new(cin: usize, cout: usize, k: usize, load: &ConvLoad, ho: usize, wo: usize) -> Self {
         let cg = cout.next_multiple_of(4).min(Self::MAX_CG as usize) as u32;
-        let px = if wo >= Self::WIDE { 16 } else { 8 };
         // The weights kernel's grid: one invocation per phase weight, 256 per workgroup.
         let subpixel = k == 3 && load.upsample == 2 && load.stride == 1 && load.pad == [1; 4] && 16 * cout * cin <= 65_535 * 256;
-        if !subpixel {
-            return Self { load: LoadConsts::new(k, load), cg, px, subpixel };
-        }
-        // One pixel of reflection or edge around the upsampled input is the source's edge repeated.
-        let mode = pad_mode(if load.mode == PadKind::Zero { PadKind::Zero } else { PadKind::Edge });
-        Self { load: LoadConsts { ks: 2, stride: 1, up: 1, mode }, cg, px, subpixel }
+        let consts = if subpixel {
+            // One pixel of reflection or edge around the upsampled input is the source's edge repeated.
+            let mode = pad_mode(if load.mode == PadKind::Zero { PadKind::Zero } else { PadKind::Edge });
+            LoadConsts { ks: 2, stride: 1, up: 1, mode }
+        } else {
+            LoadConsts::new(k, load)
+        };
+        let [px, cx] = Self::shape(subpixel, ho, wo);
+        Self { load: consts, cg, px, cx, subpixel }
     }
 
+    /// Pixels per invocation and invocations per output row of the tile: of 16 or 8 pixels × 8,
+    /// 4, 2 or 1 invocations per row (tiles of 64 / cx rows), the shape whose tiles pad the ho × wo
+    /// map least, a pixel of a 16-pixel invocation counted at 2/3 of an 8-pixel one's; ties go to
+    /// 16 pixels and wider tiles. On lavapipe at 256², 16 pixels measured 1.3-1.9x faster than 8
+    /// on conv1, conv2 and deconv1-3 (each input value read feeds twice the multiply-adds), while
+    /// with 128-column tiles only the 64-column residual layers ran 0.8x: half of each tile idle.
+    fn shape(subpixel: bool, ho: usize, wo: usize) -> [u32; 2] {
+        let cost = |[px, cx]: [u32; 2]| {
+            let wy = (Self::INVOCATIONS / cx) as usize;
+            let rows = if subpixel { 2 * (ho / 2).div_ceil(wy) * wy } else { ho.div_ceil(wy) * wy };
+            let columns = wo.div_ceil((px * cx) as usize) * (px * cx) as usize;
+            rows * columns * if px == 16 { 2 } else { 3 }
+        };
+        let candidates = [16, 8].into_iter().flat_map(|px| [8, 4, 2, 1].map(|cx| [px, cx]));
+        candidates.min_by_key(|&shape| cost(shape)).expect("candidates")
+    }
+
+    /// Output rows per workgroup.
+    fn wy(&self) -> u32 {
+        Self::INVOCATIONS / self.cx
+    }
+
+    /// Always 8 × 8, whatever the tile's shape: llvmpipe runs a workgroup's invocations along x
+    /// in SIMD groups of 8, so a workgroup 4 wide leaves half of every group idle (measured on
+    /// the residual layers at 256²: 4 × 16 and 2 × 32 workgroups 1.65x and 2x slower than 8 × 8).
     fn cube_dim() -> CubeDim {
-        CubeDim::new_2d(8, Self::TILE_ROWS)
+        CubeDim::new_2d(8, 8)
     }
 
     /// Workgroups for `b` images of ho × wo pixels and `cout` channels (in the sub-pixel form
-    /// 8 source rows of one row phase each: twice as many row groups as the source's).
+    /// wy source rows of one row phase each: twice as many row groups as the source's).
     fn groups(&self, b: usize, cout: usize, ho: usize, wo: usize) -> [usize; 3] {
-        let rows = if self.subpixel { 2 * (ho / 2).div_ceil(Self::TILE_ROWS as usize) } else { ho.div_ceil(Self::TILE_ROWS as usize) };
-        [wo.div_ceil(8 * self.px as usize), rows, b * cout.div_ceil(self.cg as usize)]
+        let wy = self.wy() as usize;
+        let rows = if self.subpixel { 2 * (ho / 2).div_ceil(wy) } else { ho.div_ceil(wy) };
+        [wo.div_ceil((self.cx * self.px) as usize), rows, b * cout.div_ceil(self.cg as usize)]
     }
 
     /// The shader's unrolled parts, written out so the values stay in registers (no indexed
@@ -260,7 +310,7 @@ impl DirectKernel {
         let (position, span) = if self.subpixel {
             let position = concat!(
                 "    let a = wid.y % 2u; // the workgroup's row phase\n",
-                "    let oy = 2u * ((wid.y / 2u) * 8u + lid.y) + a;\n",
+                "    let oy = 2u * ((wid.y / 2u) * WY + r) + a;\n",
                 "    let x0 = i32(ox0 / 2u) - 1;\n",
                 "    let y0 = i32(oy / 2u) - 1 + i32(a);\n",
                 "    let phase = prm.cout * prm.kk; // floats per phase of the weights\n",
@@ -269,7 +319,7 @@ impl DirectKernel {
             (position.to_string(), px / 2 + 2)
         } else {
             let position = concat!(
-                "    let oy = gid.y;\n",
+                "    let oy = wid.y * WY + r;\n",
                 "    let x0 = i32(ox0 * STRIDE) - i32(prm.left);\n",
                 "    let y0 = i32(oy * STRIDE) - i32(prm.top);\n",
                 "    let wbase = 0u;\n",
@@ -315,6 +365,8 @@ impl KernelSource for DirectKernel {
         let [position, columns, accumulators, taps, stores] = self.unrolled();
         let source = SourceTemplate::new(format!("{CONV2D_DIRECT_WGSL}\n{CONV_LOAD_WGSL}"))
             .register("px", self.px.to_string())
+            .register("cx", self.cx.to_string())
+            .register("wy", self.wy().to_string())
             .register("position", position)
             .register("columns", columns)
             .register("accumulators", accumulators)
@@ -325,7 +377,7 @@ impl KernelSource for DirectKernel {
     }
     fn id(&self) -> KernelId {
         let l = self.load;
-        KernelId::new::<Self>().cube_dim(Self::cube_dim().0).info((l.ks, l.stride, l.up, l.mode, self.cg, self.px, self.subpixel, SHADER_VERSION))
+        KernelId::new::<Self>().cube_dim(Self::cube_dim().0).info((l.ks, l.stride, l.up, l.mode, self.cg, self.px, self.cx, self.subpixel, SHADER_VERSION))
     }
     fn lang(&self) -> &'static str {
         "wgsl"
@@ -564,17 +616,12 @@ impl ConvOps for CubeBackend {
         let [cout, _, k, _] = weight.shape().dims::<4>();
         let usable = [&x, &weight, &bias].iter().all(|t| runs_wgsl(t) && fits_u32(t)) && kernel_covers(&load, h, w, k);
         let [ho, wo] = if usable { load.output_size(h, w, k) } else { [0, 0] };
-        let grid = if uses_direct(&x, cout, &load) {
-            DirectKernel::new(x.shape()[1], cout, k, &load, wo).groups(b, cout, ho, wo)
-        } else {
-            let tile = ConvTile::for_channels(cout);
-            [cout.div_ceil(tile.tile_n() as usize), (ho * wo).div_ceil(tile.tile_m() as usize), b]
-        };
-        let out_fits = b * cout * ho * wo < (u32::MAX / 2) as usize && grid.iter().all(|&g| g < 65_536);
+        let forward = Forward::choose(&x, cout, k, &load, ho, wo);
+        let out_fits = b * cout * ho * wo < (u32::MAX / 2) as usize && forward.groups(b, cout, ho, wo).iter().all(|&g| g < 65_536);
         if !usable || !out_fits {
             return reference::load_conv2d::<Self>(x, weight, bias, load);
         }
-        launch(x, weight, bias, load)
+        launch(x, weight, bias, load, forward)
     }
 
     fn load_conv2d_weight_backward(x: FloatTensor<Self>, weight: FloatTensor<Self>, dy: FloatTensor<Self>, load: ConvLoad) -> FloatTensor<Self> {
@@ -589,5 +636,32 @@ impl ConvOps for CubeBackend {
             Some((slices, slice)) => launch_weight_grad(into_contiguous(x), into_contiguous(dy), cout, k, load, slices, slice, kernel),
             None => reference::load_conv2d_weight_backward::<Self>(x, weight, dy, load),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DirectKernel;
+
+    #[test]
+    fn the_direct_tile_pads_the_map_least() {
+        // [px, cx] for (sub-pixel, ho, wo), by hand: cost = padded rows × padded columns × (2 for
+        // 16 pixels, 3 for 8), a tile px·cx columns × 64 / cx rows.
+        // 256 columns: tiles of 16 pixels × 8 invocations cover 128 columns, no padding.
+        assert_eq!(DirectKernel::shape(false, 256, 256), [16, 8]);
+        // The residual layers at 256² (64²): 16 × 4 is a 64 × 16 tile, no padding (cost 8192);
+        // 16 × 8 would pad to 128 columns (16384), 8 × 8 is 64 × 8 (12288).
+        assert_eq!(DirectKernel::shape(false, 64, 64), [16, 4]);
+        // 640×480's residual layers (160 wide, 120 high): 16 × 2 = 32 columns, 5 tiles, rows 128
+        // (40960); 16 × 4 pads to 192 columns (49152), 16 × 8 to 256 (61440).
+        assert_eq!(DirectKernel::shape(false, 120, 160), [16, 2]);
+        // A 1×1 map: every 8-pixel shape pads to 512 pixels (1536), any 16-pixel one to 1024
+        // (2048); the tie goes to the wide tile.
+        assert_eq!(DirectKernel::shape(false, 1, 1), [8, 8]);
+        // Tall and 16 wide: 16 × 1 (16 columns × 128 rows: 4096) beats 8 × 2 (16 × 96: 4608).
+        assert_eq!(DirectKernel::shape(false, 70, 16), [16, 1]);
+        // Sub-pixel rows come in pairs of phases: 80 rows (40 per phase) in 64-row tiles pad to
+        // 2 × 64 = 128 rows × 16 columns (4096), in 8 × 2's 32-row tiles to 128 × 16 (6144).
+        assert_eq!(DirectKernel::shape(true, 80, 16), [16, 1]);
     }
 }
