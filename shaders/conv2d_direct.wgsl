@@ -37,6 +37,7 @@ const PX: u32 = {{ px }}u;       // output pixels per invocation, along a row
 const CX: u32 = {{ cx }}u;       // invocations per output row of the workgroup (8, 4, 2 or 1)
 const WY: u32 = {{ wy }}u;       // output rows per workgroup: 64 / CX
 const CG: u32 = {{ cg }}u;       // output channels per invocation (4, 8, 12 or 16)
+const WHOLE_GROUPS: bool = {{ whole_groups }}; // cout a multiple of CG: no channel past cout
 // Params and source_index: conv_load.wgsl, appended.
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -45,14 +46,21 @@ const CG: u32 = {{ cg }}u;       // output channels per invocation (4, 8, 12 or 
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> prm: Params;
 
-// x's value at column index c of the row starting at `row` (c < 0: a zero of the padding).
-fn input_at(row: u32, c: i32) -> f32 {
-    return select(0.0, x[row + u32(max(c, 0))], c >= 0);
+// x's value at column index c of the row starting at `row` (c < 0, or the row outside: a zero
+// of the padding). Selects, not branches: without uniformity analysis (SwiftShader) a branch
+// masks every load under it.
+fn input_at(row: u32, inside: bool, c: i32) -> f32 {
+    return select(0.0, x[row + u32(max(c, 0))], inside & (c >= 0)); // &, not &&: no short-circuit branch
 }
 
 // The weights of tap k = (ci · KS + ky) · KS + kx for output channels n0 .. n0 + 3 (zero past
 // cout). n0 is the same for the whole workgroup, so these are shared-address loads.
 fn weights_at(n0: u32, k: u32) -> vec4<f32> {
+    if (WHOLE_GROUPS) {
+        // No branch: without uniformity analysis (SwiftShader) each would mask the loads.
+        let at = n0 * prm.kk + k;
+        return vec4<f32>(wt[at], wt[at + prm.kk], wt[at + 2u * prm.kk], wt[at + 3u * prm.kk]);
+    }
     var v = vec4<f32>(0.0);
     for (var j = 0u; j < 4u; j = j + 1u) {
         let n = n0 + j;
@@ -100,17 +108,19 @@ fn main(
 {{ columns }}
     // a<p>_<v>: pixel p, channels n0 + 4v .. n0 + 4v + 3.
 {{ accumulators }}
-    for (var ci = 0u; ci < prm.cin; ci = ci + 1u) {
-        for (var ky = 0u; ky < KS; ky = ky + 1u) {
-            let iy = source_index(y0 + i32(ky), prm.h);
-            if (iy >= 0) {
-                let row = img_base + (ci * prm.h + u32(iy)) * prm.w;
-                let k = wbase + (ci * KS + ky) * KS;
-                // r<j>: the row's values under the windows; w<kx>_<b>_<v>: the weights of this
-                // kernel row for column phase b (only b = 0 but in the sub-pixel form); then
-                // a<p>_<v> += Σ_kx r<S·p + kx> · w<kx>_0_<v> (sub-pixel: r<p / 2 + b + kx> · w<kx>_<b>_<v>, b = p % 2).
+    let plane = prm.h * prm.w;
+    // Kernel rows outermost, so each row's source index is worked out once, not per channel.
+    for (var ky = 0u; ky < KS; ky = ky + 1u) {
+        let iy = source_index(y0 + i32(ky), prm.h);
+        let inside = iy >= 0; // false: a row of the zero padding
+        let row0 = img_base + u32(max(iy, 0)) * prm.w;
+        for (var ci = 0u; ci < prm.cin; ci = ci + 1u) {
+            let row = row0 + ci * plane;
+            let k = wbase + (ci * KS + ky) * KS;
+            // r<j>: the row's values under the windows; w<kx>_<b>_<v>: the weights of this
+            // kernel row for column phase b (only b = 0 but in the sub-pixel form); then
+            // a<p>_<v> += Σ_kx r<S·p + kx> · w<kx>_0_<v> (sub-pixel: r<p / 2 + b + kx> · w<kx>_<b>_<v>, b = p % 2).
 {{ taps }}
-            }
         }
     }
 {{ stores }}

@@ -16,7 +16,7 @@ use super::{ConvLoad, ConvOps, ForwardKernel, PadKind, forward_kernel, reference
 use crate::wgsl::{CONV_LOAD_WGSL, CONV2D_DIRECT_WGSL, CONV2D_SUBPIXEL_WEIGHTS_WGSL, CONV2D_WEIGHT_GRAD_WGSL, CONV2D_WGSL, INSTANCE_APPLY_WGSL, INSTANCE_STATS_WGSL, REDUCE_WGSL, count_launch, empty_f32, fits_u32, pack_u32, runs_wgsl};
 
 /// Part of the kernel ids: bump when the shader changes so no stale pipeline is reused.
-const SHADER_VERSION: u32 = 10;
+const SHADER_VERSION: u32 = 11;
 
 /// Convolutions to at most this many output channels would leave most of a GEMM tile (≥ 16
 /// channels) idle: their forward runs [`DirectKernel`] on every adapter and their weight
@@ -231,6 +231,8 @@ struct DirectKernel {
     load: LoadConsts,
     /// Output channels per invocation: a multiple of 4, at most [`DirectKernel::MAX_CG`].
     cg: u32,
+    /// Whether cout is a multiple of `cg` (no channel group runs past it).
+    whole_groups: bool,
     /// Output pixels per invocation, along a row: 16 or 8 (see [`DirectKernel::shape`]).
     px: u32,
     /// Invocations per row of output (8, 4, 2 or 1) of the 8 × 8 workgroup, so it covers px·cx
@@ -260,7 +262,7 @@ impl DirectKernel {
             LoadConsts::new(k, load)
         };
         let [px, cx] = Self::shape(subpixel, ho, wo);
-        Self { load: consts, cg, px, cx, subpixel }
+        Self { load: consts, cg, whole_groups: cout % cg as usize == 0, px, cx, subpixel }
     }
 
     /// Pixels per invocation and invocations per output row of the tile: of 16 or 8 pixels × 8,
@@ -335,7 +337,7 @@ impl DirectKernel {
                 stores += &format!("    store(img, oy, ox0 + {p}u, n0 + {}u, a{p}_{v});\n", 4 * v);
             }
         }
-        let mut taps: String = (0..span).map(|j| format!("                let r{j} = input_at(row, c{j});\n")).collect();
+        let mut taps: String = (0..span).map(|j| format!("            let r{j} = input_at(row, inside, c{j});\n")).collect();
         // Pixel p's column phase b and the window column under its tap kx: in the sub-pixel form
         // pixel p is source column p / 2, phase p % 2; otherwise one phase, column S·p + kx.
         let phases = if self.subpixel { 2 } else { 1 };
@@ -345,7 +347,7 @@ impl DirectKernel {
             let offset = if b == 0 { String::new() } else { format!(" + {b}u * phase") };
             for kx in 0..ks {
                 for v in 0..nv {
-                    taps += &format!("                let w{kx}_{b}_{v} = weights_at(n0 + {}u, k{offset} + {kx}u);\n", 4 * v);
+                    taps += &format!("            let w{kx}_{b}_{v} = weights_at(n0 + {}u, k{offset} + {kx}u);\n", 4 * v);
                 }
             }
         }
@@ -353,7 +355,7 @@ impl DirectKernel {
             let b = phase_of(p);
             for v in 0..nv {
                 let sum: Vec<String> = (0..ks).map(|kx| format!("r{} * w{kx}_{b}_{v}", column(p, kx))).collect();
-                taps += &format!("                a{p}_{v} = a{p}_{v} + {};\n", sum.join(" + "));
+                taps += &format!("            a{p}_{v} = a{p}_{v} + {};\n", sum.join(" + "));
             }
         }
         [position, columns, accumulators, taps, stores]
@@ -372,12 +374,13 @@ impl KernelSource for DirectKernel {
             .register("accumulators", accumulators)
             .register("taps", taps)
             .register("stores", stores)
-            .register("cg", self.cg.to_string());
+            .register("cg", self.cg.to_string())
+            .register("whole_groups", self.whole_groups.to_string());
         self.load.register(source)
     }
     fn id(&self) -> KernelId {
         let l = self.load;
-        KernelId::new::<Self>().cube_dim(Self::cube_dim().0).info((l.ks, l.stride, l.up, l.mode, self.cg, self.px, self.cx, self.subpixel, SHADER_VERSION))
+        KernelId::new::<Self>().cube_dim(Self::cube_dim().0).info((l.ks, l.stride, l.up, l.mode, self.cg, self.whole_groups, self.px, self.cx, self.subpixel, SHADER_VERSION))
     }
     fn lang(&self) -> &'static str {
         "wgsl"
