@@ -321,10 +321,10 @@ pub fn set_kernels(on: bool) {
 /// Which WGSL kernel runs a convolution's forward (and so its input gradient) on wgpu.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ForwardKernel {
-    /// The direct kernel (`shaders/conv2d_direct.wgsl`) on a CPU adapter (lavapipe: 1.1-3.4x the
-    /// GEMM kernel per layer; SwiftShader in Chromium: the light network 2.06x burn's ops against
-    /// the GEMM kernel's 1.66-1.69x) and for ≤ 4 output channels; the GEMM kernel
-    /// (`shaders/conv2d.wgsl`) on a GPU.
+    /// The direct kernel (`shaders/conv2d_direct.wgsl`) on a CPU adapter (lavapipe: the network
+    /// 6.4x burn's ops at 256², where the GEMM kernel reached 3.1x; SwiftShader in Chromium: the
+    /// light network 3.95x, the GEMM kernel 1.66-1.69x) and for ≤ 4 output channels; the GEMM
+    /// kernel (`shaders/conv2d.wgsl`) on a GPU.
     Auto,
     /// The direct kernel for every convolution it covers (stride ≤ 2).
     Direct,
